@@ -1,0 +1,3 @@
+from rlvr_limits.cli import main
+
+raise SystemExit(main())

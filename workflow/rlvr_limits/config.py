@@ -1,0 +1,289 @@
+"""The workflow's view of its configuration: validation, defaults and the per-job specs the rules pass on.
+
+The Snakefile calls `WorkflowConfig.load` once; every error is a `UserError` naming the config key at fault, so
+a bad config stops the run before any job starts. Rules then ask this object for job lists and specs, which keeps
+the `.smk` files free of logic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from rlvr_limits.data.manifest import Benchmark, load_manifest
+from rlvr_limits.errors import UserError
+from rlvr_limits.sampling.shards import shard_ids
+
+#: Verifiers that only make sense for the miniature's arithmetic task.
+TOY_ONLY_VERIFIERS = {"toy_strict"}
+
+
+def _with_defaults(validator_class: type[jsonschema.protocols.Validator]) -> type:
+    """A validator that fills in schema defaults while validating (the jsonschema FAQ recipe)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):  # type: ignore[no-untyped-def]
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = json.loads(json.dumps(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _key_path(path: Any) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _schema_error_message(error: jsonschema.ValidationError) -> str:
+    where = _key_path(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"config key {where}: unknown key {', '.join(map(repr, extra))}{hint}"
+    if error.validator == "required":
+        return f"config key {where}: {error.message}"
+    if error.validator == "enum":
+        allowed = ", ".join(map(str, error.validator_value))
+        return f"config key {where}: {error.instance!r} is not one of: {allowed}"
+    if error.validator == "pattern" and error.absolute_path and isinstance(error.instance, str):
+        return f"config key {where}: {error.instance!r} does not match {error.validator_value}"
+    if error.validator == "propertyNames":
+        return f"config key {where}: name {error.instance!r} must use only letters, digits, _ . -"
+    return f"config key {where}: {error.message}"
+
+
+def validate_against_schema(config: dict[str, Any], schema_path: Path) -> dict[str, Any]:
+    """Validate `config` in place (filling defaults) and raise a UserError for the first problem found."""
+    schema = yaml.safe_load(schema_path.read_text())
+    validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    if errors:
+        raise UserError(_schema_error_message(errors[0]))
+    return config
+
+
+@dataclass(frozen=True)
+class PerplexityJob:
+    scorer: str
+    generator: str
+    benchmark: str
+
+
+class WorkflowConfig:
+    """Validated configuration plus the benchmark manifest, answering the rules' questions."""
+
+    def __init__(self, config: dict[str, Any], manifest: dict[str, Benchmark], root: Path) -> None:
+        self.raw = config
+        self.manifest = manifest
+        self.root = root
+        self.models: dict[str, dict[str, Any]] = config["models"]
+        self.benchmarks: dict[str, dict[str, Any]] = config["benchmarks"]
+        self.comparisons: dict[str, dict[str, Any]] = config.get("comparisons", {})
+        self._check()
+
+    @classmethod
+    def load(cls, config: dict[str, Any], root: str | Path) -> WorkflowConfig:
+        root = Path(root)
+        validate_against_schema(config, root / "workflow" / "schemas" / "config.schema.yaml")
+        manifest = load_manifest(root / config["manifest"])
+        return cls(config, manifest, root)
+
+    # ----------------------------------------------------------------------------------------- checks
+    def _check(self) -> None:
+        for name, model in self.models.items():
+            self._check_model(name, model)
+        for name, bench in self.benchmarks.items():
+            self._check_benchmark(name, bench)
+        for name, comp in self.comparisons.items():
+            self._check_comparison(name, comp)
+        for model, bench in self.sampled_pairs():
+            self._check_fits(model, bench)
+
+    def _check_fits(self, model: str, bench: str) -> None:
+        """Refuse a generation budget that leaves no room for the prompt; the sample stage then checks every
+        prompt's exact token count before it generates anything."""
+        budget, limit = self.max_tokens(model, bench), self.models[model]["max_model_len"]
+        if budget >= limit:
+            key = f"models.{model}.max_tokens" if "max_tokens" in self.models[model] else \
+                f"benchmarks.{bench}.max_tokens"
+            raise UserError(f"config key {key}: {budget} generation tokens leave no room for a prompt within "
+                            f"models.{model}.max_model_len={limit}; lower max_tokens or raise max_model_len")
+
+    def _check_model(self, name: str, model: dict[str, Any]) -> None:
+        key = f"models.{name}"
+        if ("path" in model) == ("hf_id" in model):
+            raise UserError(f"config key {key}: give exactly one of `path` (local directory) or `hf_id`")
+        if "hf_id" in model and "revision" not in model:
+            raise UserError(f"config key {key}.revision: a hub model needs a pinned revision "
+                            "(a commit hash from the model page's history)")
+        if "path" in model and "revision" in model:
+            raise UserError(f"config key {key}.revision: only hub models (hf_id) take a revision")
+        if model["engine"] == "hf" and model["tensor_parallel"] > 1:
+            raise UserError(f"config key {key}.tensor_parallel: the hf engine runs on one device; "
+                            "use engine: vllm for tensor parallelism")
+        template = self.template_path(model["template"])
+        if not template.is_file():
+            available = sorted(p.stem for p in template.parent.glob("*.yaml"))
+            raise UserError(f"config key {key}.template: no template {template} "
+                            f"(available: {', '.join(available)})")
+
+    def _check_benchmark(self, name: str, bench: dict[str, Any]) -> None:
+        key = f"benchmarks.{name}"
+        if name not in self.manifest:
+            raise UserError(f"config key {key}: no benchmark {name!r} in the manifest {self.raw['manifest']} "
+                            f"(known: {', '.join(sorted(self.manifest))})")
+        if bench["n_samples"] < bench["k_max"]:
+            raise UserError(f"config key {key}.n_samples: n_samples={bench['n_samples']} is smaller than "
+                            f"k_max={bench['k_max']}; pass@k needs at least k samples per problem")
+        if "limit" in bench and bench["limit"] > self.manifest[name].n_problems:
+            raise UserError(f"config key {key}.limit: {bench['limit']} is more than the benchmark's "
+                            f"{self.manifest[name].n_problems} problems")
+        kind = self.manifest[name].type
+        for verifier in bench["verifiers"]:
+            if verifier in TOY_ONLY_VERIFIERS and kind != "toy":
+                raise UserError(f"config key {key}.verifiers: {verifier!r} checks the miniature's arithmetic "
+                                f"traces and cannot verify a {kind!r} benchmark")
+
+    def _check_comparison(self, name: str, comp: dict[str, Any]) -> None:
+        key = f"comparisons.{name}"
+        for model in [comp["base"], *comp["models"]]:
+            if model not in self.models:
+                field = "base" if model == comp["base"] else "models"
+                raise UserError(f"config key {key}.{field}: unknown model {model!r} "
+                                f"(defined under models: {', '.join(sorted(self.models))})")
+        if comp["base"] in comp["models"]:
+            raise UserError(f"config key {key}.models: the base model {comp['base']!r} is compared with itself")
+        for bench in comp["benchmarks"]:
+            if bench not in self.benchmarks:
+                raise UserError(f"config key {key}.benchmarks: unknown benchmark {bench!r} "
+                                f"(defined under benchmarks: {', '.join(sorted(self.benchmarks))})")
+        if comp["kind"] == "steps":
+            for model in comp["models"]:
+                if "step" not in self.models[model]:
+                    raise UserError(f"config key models.{model}.step: a `steps` comparison ({name}) needs the "
+                                    "training step of every checkpoint")
+
+    # ------------------------------------------------------------------------------------- questions
+    def template_path(self, template: str) -> Path:
+        return self.root / "resources" / "prompts" / f"{template}.yaml"
+
+    def n_problems(self, bench: str) -> int:
+        total = self.manifest[bench].n_problems
+        return min(total, self.benchmarks[bench].get("limit", total))
+
+    def max_tokens(self, model: str, bench: str) -> int:
+        cap = self.models[model].get("max_tokens")
+        budget = self.benchmarks[bench]["max_tokens"]
+        return min(budget, cap) if cap else budget
+
+    def sampling_for(self, model: str) -> dict[str, Any]:
+        params = {k: v for k, v in self.raw["sampling"].items() if k != "shard"}
+        params.update(self.models[model].get("sampling", {}))
+        return params
+
+    def sample_spec(self, model: str, bench: str) -> dict[str, Any]:
+        """Everything a sampling job's output depends on; a change here reruns exactly that (model, bench)."""
+        m, b = self.models[model], self.benchmarks[bench]
+        return {
+            "model": model,
+            "benchmark": bench,
+            "engine": m["engine"],
+            "max_model_len": m["max_model_len"],
+            "tensor_parallel": m["tensor_parallel"],
+            "dtype": m["dtype"],
+            "n_samples": b["n_samples"],
+            "max_tokens": self.max_tokens(model, bench),
+            "seed": self.raw["seed"],
+            "shard": self.raw["sampling"]["shard"],
+            "limit": b.get("limit"),
+            **self.sampling_for(model),
+        }
+
+    def shards(self, model: str, bench: str) -> list[str]:
+        shard = self.raw["sampling"]["shard"]
+        return shard_ids(self.n_problems(bench), self.benchmarks[bench]["n_samples"],
+                         shard["problems"], shard["samples"])
+
+    def model_spec(self, model: str) -> dict[str, Any]:
+        m = self.models[model]
+        if "path" in m:
+            return {"path": m["path"]}
+        return {"hf_id": m["hf_id"], "revision": m["revision"]}
+
+    def local_model_dir(self, model: str) -> str | None:
+        return self.models[model].get("path")
+
+    def verify_spec(self, bench: str) -> dict[str, Any]:
+        """Verifier settings only: changing them re-verifies but never resamples."""
+        return {"benchmark": bench, "verifiers": self.benchmarks[bench]["verifiers"],
+                "settings": self.raw["verification"], "n_samples": self.benchmarks[bench]["n_samples"]}
+
+    def passk_spec(self, bench: str) -> dict[str, Any]:
+        analysis = self.raw["analysis"]
+        b = self.benchmarks[bench]
+        return {"n_samples": b["n_samples"], "k_max": b["k_max"], "bootstrap": analysis["bootstrap"],
+                "ci": analysis["ci"], "seed": self.raw["seed"]}
+
+    def compare_spec(self, comparison: str, bench: str) -> dict[str, Any]:
+        comp = self.comparisons[comparison]
+        return {"comparison": comparison, "kind": comp["kind"], "base": comp["base"],
+                "models": comp["models"], "benchmark": bench, **self.passk_spec(bench)}
+
+    def sampled_pairs(self) -> list[tuple[str, str]]:
+        """(model, benchmark) pairs to sample: those the comparisons need, or all when there are none."""
+        if not self.comparisons:
+            return [(m, b) for m in self.models for b in self.benchmarks]
+        pairs: dict[tuple[str, str], None] = {}
+        for comp in self.comparisons.values():
+            for model in [comp["base"], *comp["models"]]:
+                for bench in comp["benchmarks"]:
+                    pairs[(model, bench)] = None
+        return list(pairs)
+
+    def comparison_benchmarks(self) -> Iterator[tuple[str, str]]:
+        for name, comp in self.comparisons.items():
+            for bench in comp["benchmarks"]:
+                yield name, bench
+
+    def perplexity_jobs(self) -> list[PerplexityJob]:
+        """The paper's Fig. 6 pairs: the base scores its own and each other model's responses; each other
+        model scores its own."""
+        if not self.raw["analysis"]["perplexity"]["enabled"]:
+            return []
+        jobs: dict[PerplexityJob, None] = {}
+        for comp in self.comparisons.values():
+            if comp["kind"] not in ("rl", "distill", "instruct"):
+                continue
+            for bench in comp["benchmarks"]:
+                base = comp["base"]
+                jobs[PerplexityJob(base, base, bench)] = None
+                for other in comp["models"]:
+                    jobs[PerplexityJob(base, other, bench)] = None
+                    jobs[PerplexityJob(other, other, bench)] = None
+        return list(jobs)
+
+    def perplexity_spec(self, job: PerplexityJob) -> dict[str, Any]:
+        scorer = self.models[job.scorer]
+        return {"scorer": job.scorer, "generator": job.generator, "benchmark": job.benchmark,
+                "responses_per_problem": self.raw["analysis"]["perplexity"]["responses_per_problem"],
+                "seed": self.raw["seed"], "engine": scorer["engine"], "dtype": scorer["dtype"],
+                "max_model_len": scorer["max_model_len"], "tensor_parallel": scorer["tensor_parallel"]}
+
+    def figure_models(self, comparison: str) -> list[dict[str, Any]]:
+        comp = self.comparisons[comparison]
+        return [{"name": m, "role": self.models[m]["role"], "label": self.models[m].get("label", m),
+                 "step": self.models[m].get("step")} for m in [comp["base"], *comp["models"]]]
+
+
+def spec_json(spec: dict[str, Any]) -> str:
+    """Canonical JSON for a `params:` spec, so equal specs never trigger a rerun."""
+    return json.dumps(spec, sort_keys=True, separators=(",", ":"))

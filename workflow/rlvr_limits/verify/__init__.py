@@ -1,0 +1,1 @@
+"""Verification: turn sampled responses into verdicts (correct, wrong, no_answer, timeout, error, ...)."""

@@ -1,0 +1,35 @@
+"""Verifier backends by name, imported only when a benchmark asks for them.
+
+A backend is `verify_table(problems, samples, benchmark, settings) -> DataFrame` returning one row per sample
+row with columns problem_id, sample_idx, verdict, correct, extracted.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+
+from rlvr_limits.errors import UserError
+
+Backend = Callable[[pl.DataFrame, pl.DataFrame, str, dict[str, Any]], pl.DataFrame]
+
+BACKENDS: dict[str, str] = {
+    "math": "rlvr_limits.verify.math.batch",
+    "math-verify": "rlvr_limits.verify.mathverify_backend",
+    "toy_strict": "rlvr_limits.toy.strict",
+}
+
+
+def backend(name: str) -> Backend:
+    if name not in BACKENDS:
+        raise UserError(f"unknown verifier {name!r} (known: {', '.join(sorted(BACKENDS))})")
+    return importlib.import_module(BACKENDS[name]).verify_table
+
+
+def version(name: str) -> str:
+    """The backend's version string, recorded in the verdicts' sidecar."""
+    module = importlib.import_module(BACKENDS[name])
+    return str(getattr(module, "VERSION", "unversioned"))

@@ -1,0 +1,45 @@
+# Comparisons (paired differences, crossover k, coverage, histograms, ΔSE) and the perplexity analysis.
+
+
+rule compare:
+    input:
+        unpack(lambda wc: {"counts": list(comparison_counts(wc).values())}),
+    output:
+        diff="results/compare/{comparison}/{bench}.parquet",
+        coverage="results/compare/{comparison}/{bench}.coverage.parquet",
+        summary="results/compare/{comparison}/{bench}.json",
+    params:
+        spec=lambda wc: spec_json(W.compare_spec(wc.comparison, wc.bench)),
+        counts=counts_args,
+    log:
+        "results/logs/compare/{comparison}/{bench}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python -m rlvr_limits compare --spec {params.spec:q} --counts {params.counts}"
+        " --out {output.diff} --log {log}"
+
+
+rule perplexity:
+    input:
+        scorer="results/models/{scorer}.json",
+        template=lambda wc: template_file(wc.scorer),
+        problems="results/problems/{bench}.parquet",
+        samples=generator_shards,
+    output:
+        "results/perplexity/{scorer}/{generator}/{bench}.parquet",
+    params:
+        spec=lambda wc: spec_json(
+            W.perplexity_spec(PerplexityJob(wc.scorer, wc.generator, wc.bench))
+        ),
+    log:
+        "results/logs/perplexity/{scorer}/{generator}/{bench}.log",
+    threads: 1
+    resources:
+        gpu=lambda wc: 0 if W.models[wc.scorer]["engine"] == "hf" else W.models[wc.scorer]["tensor_parallel"],
+    conda:
+        lambda wc: "../../envs/sample-hf.yaml" if W.models[wc.scorer]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
+    shell:
+        "python -m rlvr_limits perplexity --scorer {input.scorer} --template {input.template}"
+        " --spec {params.spec:q} --problems {input.problems} --samples {input.samples}"
+        " --out {output} --log {log}"

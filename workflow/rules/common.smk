@@ -1,0 +1,146 @@
+# Configuration view, input functions and wildcard constraints shared by all rules.
+
+import os
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+
+from rlvr_limits.config import PerplexityJob, WorkflowConfig, spec_json
+from rlvr_limits.errors import UserError
+
+try:
+    W = WorkflowConfig.load(config, workflow.basedir)
+except UserError as exc:
+    raise WorkflowError(f"invalid configuration: {exc}") from None
+
+NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+wildcard_constraints:
+    model=NAME,
+    bench=NAME,
+    comparison=NAME,
+    scorer=NAME,
+    generator=NAME,
+    shard=r"\d+",
+
+
+def package_code(*subpackages):
+    """The package's source files a rule depends on, so that editing them reruns exactly that rule."""
+    root = Path(workflow.basedir) / "workflow" / "rlvr_limits"
+    files = []
+    for sub in subpackages:
+        files += sorted((root / sub).rglob("*.py")) if (root / sub).is_dir() else [root / f"{sub}.py"]
+    return [os.path.relpath(f) for f in files]
+
+
+def template_file(model):
+    return os.path.relpath(W.template_path(W.models[model]["template"]))
+
+
+def sample_shards(wildcards):
+    return expand(
+        "results/samples/{model}/{bench}/{shard}.parquet",
+        model=wildcards.model,
+        bench=wildcards.bench,
+        shard=W.shards(wildcards.model, wildcards.bench),
+    )
+
+
+def generator_shards(wildcards):
+    return expand(
+        "results/samples/{model}/{bench}/{shard}.parquet",
+        model=wildcards.generator,
+        bench=wildcards.bench,
+        shard=W.shards(wildcards.generator, wildcards.bench),
+    )
+
+
+def comparison_counts(wildcards):
+    comp = W.comparisons[wildcards.comparison]
+    return {
+        m: f"results/passk/{m}/{wildcards.bench}.counts.parquet"
+        for m in [comp["base"], *comp["models"]]
+    }
+
+
+def counts_args(wildcards, input):
+    return " ".join(f"{m}={path}" for m, path in zip(comparison_counts(wildcards), input.counts))
+
+
+def comparison_figures(comparison):
+    kinds = ["passk", "difference", "coverage", "histogram"]
+    if W.comparisons[comparison]["kind"] == "steps":
+        kinds.append("steps")
+    if any(job.generator in W.comparisons[comparison]["models"] for job in W.perplexity_jobs()):
+        kinds.append("perplexity")
+    return [f"results/figures/{comparison}/{kind}.svg" for kind in kinds]
+
+
+def all_targets():
+    targets = ["results/provenance.json"]
+    for model, bench in W.sampled_pairs():
+        targets.append(f"results/passk/{model}/{bench}.parquet")
+    for comparison in W.comparisons:
+        targets += comparison_figures(comparison)
+        targets.append(f"results/tables/{comparison}.csv")
+    return targets
+
+
+def figure_inputs(kind):
+    """Input function: the tables a figure of `kind` draws, keyed `model:bench` (or `bench`)."""
+
+    def inputs(wildcards):
+        comp = W.comparisons[wildcards.comparison]
+        models = [comp["base"], *comp["models"]]
+        files = {}
+        for bench in comp["benchmarks"]:
+            if kind in ("passk", "steps"):
+                for m in models:
+                    files[f"{m}:{bench}"] = f"results/passk/{m}/{bench}.parquet"
+            elif kind == "histogram":
+                for m in models:
+                    files[f"{m}:{bench}"] = f"results/passk/{m}/{bench}.counts.parquet"
+            elif kind == "difference":
+                files[bench] = f"results/compare/{wildcards.comparison}/{bench}.parquet"
+            elif kind == "coverage":
+                files[bench] = f"results/compare/{wildcards.comparison}/{bench}.json"
+            elif kind == "perplexity":
+                for job in W.perplexity_jobs():
+                    if job.benchmark == bench and {job.scorer, job.generator} <= set(models):
+                        files[f"{job.scorer}:{job.generator}:{bench}"] = (
+                            f"results/perplexity/{job.scorer}/{job.generator}/{bench}.parquet"
+                        )
+        return files
+
+    return inputs
+
+
+def figure_args(kind):
+    def args(wildcards, input):
+        return " ".join(f"{key}={path}" for key, path in zip(figure_inputs(kind)(wildcards), input))
+
+    return args
+
+
+def figure_spec(kind):
+    def spec(wildcards):
+        comp = W.comparisons[wildcards.comparison]
+        return spec_json(
+            {
+                "kind": kind,
+                "comparison": wildcards.comparison,
+                "title": comp.get("title", wildcards.comparison),
+                "models": W.figure_models(wildcards.comparison),
+                "benchmarks": {
+                    b: {
+                        "n_samples": W.benchmarks[b]["n_samples"],
+                        "k_max": W.benchmarks[b]["k_max"],
+                        "verifiers": W.benchmarks[b]["verifiers"],
+                    }
+                    for b in comp["benchmarks"]
+                },
+            }
+        )
+
+    return spec

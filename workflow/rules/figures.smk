@@ -1,0 +1,40 @@
+# Figures: one rule per figure the paper shows, each writing .svg (in the report), .png, .vl.json and a
+# self-contained .html that renders offline.
+
+FIGURES = {
+    "passk": "passk_curves",
+    "difference": "passk_difference",
+    "coverage": "coverage_split",
+    "histogram": "accuracy_histogram",
+    "perplexity": "perplexity_distribution",
+    "steps": "training_steps",
+}
+
+for kind, rule_name in FIGURES.items():
+
+    rule:
+        name:
+            rule_name
+        input:
+            unpack(figure_inputs(kind)),
+        output:
+            svg=report(
+                f"results/figures/{{comparison}}/{kind}.svg",
+                caption=f"../report/{kind}.rst",
+                category="{comparison}",
+                labels={"figure": rule_name.replace("_", " ")},
+            ),
+            png=f"results/figures/{{comparison}}/{kind}.png",
+            vl=f"results/figures/{{comparison}}/{kind}.vl.json",
+            html=f"results/figures/{{comparison}}/{kind}.html",
+        params:
+            spec=figure_spec(kind),
+            inputs=figure_args(kind),
+            kind=kind,
+        log:
+            f"results/logs/figures/{{comparison}}/{kind}.log",
+        conda:
+            "../../envs/analysis.yaml"
+        shell:
+            "python -m rlvr_limits figures --kind {params.kind} --spec {params.spec:q}"
+            " --inputs {params.inputs} --out {output.svg} --log {log}"

@@ -1,0 +1,55 @@
+# Summary tables (CSV, in the report), provenance of the run, and an archive that replays without a GPU.
+
+
+rule summary_table:
+    input:
+        lambda wc: expand(
+            "results/compare/{comparison}/{bench}.json",
+            comparison=wc.comparison,
+            bench=W.comparisons[wc.comparison]["benchmarks"],
+        ),
+    output:
+        report(
+            "results/tables/{comparison}.csv",
+            caption="../report/table.rst",
+            category="{comparison}",
+            labels={"figure": "summary table"},
+        ),
+    log:
+        "results/logs/tables/{comparison}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python -m rlvr_limits tables --summaries {input} --out {output} --log {log}"
+
+
+rule provenance:
+    input:
+        models=lambda wc: expand("results/models/{model}.json", model=sorted({m for m, _ in W.sampled_pairs()})),
+        problems=lambda wc: expand("results/problems/{bench}.json", bench=sorted({b for _, b in W.sampled_pairs()})),
+    output:
+        "results/provenance.json",
+    params:
+        config=lambda wc: spec_json(W.raw),
+    log:
+        "results/logs/provenance.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python -m rlvr_limits provenance --config-json {params.config:q} --models {input.models}"
+        " --problems {input.problems} --out {output} --log {log}"
+
+
+rule archive:
+    input:
+        all_targets(),
+    output:
+        "results/archive.tar.gz",
+    log:
+        "results/logs/archive.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "tar --create --gzip --file {output} --exclude results/archive.tar.gz"
+        " config resources results/provenance.json results/problems results/models results/samples"
+        " results/verdicts results/passk results/compare results/figures results/tables 2> {log}"

@@ -1,0 +1,30 @@
+# Sampling: one job per (model, benchmark, shard); a shard is a block of problems x a block of sample indices.
+# A killed job resumes from its journal (results/journals/...), which is not an output and so survives failures.
+
+
+rule sample:
+    input:
+        problems="results/problems/{bench}.parquet",
+        model="results/models/{model}.json",
+        template=lambda wc: template_file(wc.model),
+        code=package_code("sampling"),
+    output:
+        samples="results/samples/{model}/{bench}/{shard}.parquet",
+        sidecar="results/samples/{model}/{bench}/{shard}.json",
+    params:
+        spec=lambda wc: spec_json(W.sample_spec(wc.model, wc.bench)),
+        journal=lambda wc: f"results/journals/{wc.model}/{wc.bench}/{wc.shard}.jsonl",
+    log:
+        "results/logs/sample/{model}/{bench}/{shard}.log",
+    benchmark:
+        "results/benchmarks/sample/{model}/{bench}/{shard}.tsv"
+    threads: lambda wc: 1 if W.models[wc.model]["engine"] == "hf" else 8
+    resources:
+        gpu=lambda wc: 0 if W.models[wc.model]["engine"] == "hf" else W.models[wc.model]["tensor_parallel"],
+        runtime=lambda wc, attempt: 60 * attempt if W.models[wc.model]["engine"] == "hf" else 240 * attempt,
+    conda:
+        lambda wc: "../../envs/sample-hf.yaml" if W.models[wc.model]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
+    shell:
+        "python -m rlvr_limits sample --problems {input.problems} --model {input.model}"
+        " --template {input.template} --spec {params.spec:q} --shard {wildcards.shard}"
+        " --out {output.samples} --journal {params.journal} --log {log}"

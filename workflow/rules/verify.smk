@@ -1,0 +1,22 @@
+# Verification: every sample of a (model, benchmark) against the gold answer, by each configured verifier.
+# Verifier settings live only here, so changing them re-verifies but never resamples.
+
+
+rule verify:
+    input:
+        problems="results/problems/{bench}.parquet",
+        samples=sample_shards,
+        code=package_code("verify", "toy/strict"),
+    output:
+        verdicts="results/verdicts/{model}/{bench}.parquet",
+        sidecar="results/verdicts/{model}/{bench}.json",
+    params:
+        spec=lambda wc: spec_json(W.verify_spec(wc.bench)),
+    log:
+        "results/logs/verify/{model}/{bench}.log",
+    threads: lambda wc: W.raw["verification"]["workers"]
+    conda:
+        "../../envs/verify.yaml"
+    shell:
+        "python -m rlvr_limits verify --problems {input.problems} --samples {input.samples}"
+        " --spec {params.spec:q} --out {output.verdicts} --log {log}"
