@@ -1,0 +1,1 @@
+"""data stage(s) of rlvr-limits."""
