@@ -20,8 +20,12 @@ from rlvr_limits.data.manifest import Benchmark, load_manifest
 from rlvr_limits.errors import UserError
 from rlvr_limits.sampling.shards import shard_ids
 
-#: Verifiers that only make sense for the miniature's arithmetic task.
-TOY_ONLY_VERIFIERS = {"toy_strict"}
+#: Benchmark types (manifest `type`) each verifier can judge.
+VERIFIER_TYPES = {
+    "math": {"math", "arithmetic", "visual"},
+    "math-verify": {"math", "arithmetic", "visual"},
+    "toy_strict": {"arithmetic"},
+}
 
 
 def _with_defaults(validator_class: type[jsonschema.protocols.Validator]) -> type:
@@ -71,6 +75,18 @@ def validate_against_schema(config: dict[str, Any], schema_path: Path) -> dict[s
     return config
 
 
+def resolve_manifest(manifest: str, root: Path) -> Path:
+    """A relative manifest path is looked up in the working directory, then in the workflow's own folder, so
+    the shipped manifest serves runs in any `--directory`."""
+    path = Path(manifest)
+    if path.is_absolute() or path.exists():
+        return path
+    shipped = root / path
+    if shipped.exists():
+        return shipped
+    raise UserError(f"config key manifest: {manifest} not found (looked in {Path.cwd()} and {root})")
+
+
 @dataclass(frozen=True)
 class PerplexityJob:
     scorer: str
@@ -81,9 +97,10 @@ class PerplexityJob:
 class WorkflowConfig:
     """Validated configuration plus the benchmark manifest, answering the rules' questions."""
 
-    def __init__(self, config: dict[str, Any], manifest: dict[str, Benchmark], root: Path) -> None:
+    def __init__(self, config: dict[str, Any], manifest_path: Path, root: Path) -> None:
         self.raw = config
-        self.manifest = manifest
+        self.manifest_path = manifest_path
+        self.manifest: dict[str, Benchmark] = load_manifest(manifest_path)
         self.root = root
         self.models: dict[str, dict[str, Any]] = config["models"]
         self.benchmarks: dict[str, dict[str, Any]] = config["benchmarks"]
@@ -94,8 +111,7 @@ class WorkflowConfig:
     def load(cls, config: dict[str, Any], root: str | Path) -> WorkflowConfig:
         root = Path(root)
         validate_against_schema(config, root / "workflow" / "schemas" / "config.schema.yaml")
-        manifest = load_manifest(root / config["manifest"])
-        return cls(config, manifest, root)
+        return cls(config, resolve_manifest(config["manifest"], root), root)
 
     # ----------------------------------------------------------------------------------------- checks
     def _check(self) -> None:
@@ -149,9 +165,9 @@ class WorkflowConfig:
                             f"{self.manifest[name].n_problems} problems")
         kind = self.manifest[name].type
         for verifier in bench["verifiers"]:
-            if verifier in TOY_ONLY_VERIFIERS and kind != "toy":
-                raise UserError(f"config key {key}.verifiers: {verifier!r} checks the miniature's arithmetic "
-                                f"traces and cannot verify a {kind!r} benchmark")
+            if kind not in VERIFIER_TYPES[verifier]:
+                raise UserError(f"config key {key}.verifiers: {verifier!r} cannot judge a {kind!r} benchmark "
+                                f"(it judges: {', '.join(sorted(VERIFIER_TYPES[verifier]))})")
 
     def _check_comparison(self, name: str, comp: dict[str, Any]) -> None:
         key = f"comparisons.{name}"
@@ -173,6 +189,11 @@ class WorkflowConfig:
                                     "training step of every checkpoint")
 
     # ------------------------------------------------------------------------------------- questions
+    @property
+    def lock_path(self) -> Path:
+        """Hashes recorded by first downloads (`sha256: lock`), kept beside the manifest."""
+        return self.manifest_path.with_name(f"{self.manifest_path.stem}.lock.yaml")
+
     def template_path(self, template: str) -> Path:
         return self.root / "resources" / "prompts" / f"{template}.yaml"
 

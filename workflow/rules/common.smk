@@ -1,5 +1,6 @@
 # Configuration view, input functions and wildcard constraints shared by all rules.
 
+import dataclasses
 import os
 from pathlib import Path
 

@@ -12,14 +12,16 @@ rule problems:
         problems="results/problems/{bench}.parquet",
         sidecar="results/problems/{bench}.json",
     params:
-        source=lambda wc: spec_json(W.manifest[wc.bench].as_dict()),
-        limit=lambda wc: W.benchmarks[wc.bench].get("limit", 0),
+        source=lambda wc: spec_json(dataclasses.asdict(W.manifest[wc.bench])),
+        manifest=os.path.relpath(W.manifest_path),
+        lock=os.path.relpath(W.lock_path),
+        limit=lambda wc: f"--limit {W.benchmarks[wc.bench]['limit']}" if "limit" in W.benchmarks[wc.bench] else "",
     log:
         "results/logs/problems/{bench}.log",
     retries: 2
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python -m rlvr_limits problems --bench {wildcards.bench} --manifest {config[manifest]}"
-        " --lock resources/benchmarks.lock.yaml --download-dir results/downloads"
-        " --limit {params.limit} --out {output.problems} --log {log}"
+        "python -m rlvr_limits problems --bench {wildcards.bench} --manifest {params.manifest}"
+        " --lock {params.lock} --download-dir results/downloads"
+        " {params.limit} --out {output.problems} --log {log}"

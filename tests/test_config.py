@@ -1,0 +1,168 @@
+"""Config validation: every mistake stops the run at load with a message naming the key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rlvr_limits.config import WorkflowConfig
+from rlvr_limits.errors import UserError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def demo() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+def paper() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+
+
+def load(config: dict[str, Any]) -> WorkflowConfig:
+    return WorkflowConfig.load(copy.deepcopy(config), ROOT)
+
+
+def test_shipped_configs_load() -> None:
+    for config in (demo(), paper()):
+        w = load(config)
+        assert w.sampled_pairs()
+
+
+def test_defaults_are_filled_in() -> None:
+    config = demo()
+    del config["sampling"]["top_k"]
+    w = load(config)
+    assert w.raw["sampling"]["top_k"] == -1
+    assert w.raw["verification"]["timeout_s"] == 2.0
+    assert w.models["toy_base"]["tensor_parallel"] == 1
+
+
+def expect_error(config: dict[str, Any], *fragments: str) -> str:
+    with pytest.raises(UserError) as info:
+        load(config)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_unknown_key_is_named_with_the_allowed_ones() -> None:
+    config = demo()
+    config["sampling"]["temprature"] = 0.7
+    expect_error(config, "sampling", "'temprature'", "temperature")
+
+
+def test_unknown_top_level_key() -> None:
+    config = demo()
+    config["modles"] = {}
+    expect_error(config, "(top level)", "'modles'")
+
+
+def test_wrong_type_names_the_key() -> None:
+    config = demo()
+    config["models"]["toy_rl"]["max_model_len"] = "long"
+    expect_error(config, "models.toy_rl.max_model_len", "integer")
+
+
+def test_wrong_enum_lists_allowed_values() -> None:
+    config = demo()
+    config["models"]["toy_rl"]["engine"] = "tgi"
+    expect_error(config, "models.toy_rl.engine", "hf", "vllm")
+
+
+def test_unknown_model_in_comparison() -> None:
+    config = demo()
+    config["comparisons"]["rl_vs_base"]["models"] = ["toy_rll"]
+    expect_error(config, "comparisons.rl_vs_base.models", "'toy_rll'")
+
+
+def test_unknown_base_in_comparison() -> None:
+    config = demo()
+    config["comparisons"]["rl_vs_base"]["base"] = "nobody"
+    expect_error(config, "comparisons.rl_vs_base.base", "'nobody'")
+
+
+def test_unknown_benchmark_in_comparison() -> None:
+    config = demo()
+    config["comparisons"]["rl_vs_base"]["benchmarks"] = ["aime25"]
+    expect_error(config, "comparisons.rl_vs_base.benchmarks", "'aime25'")
+
+
+def test_benchmark_missing_from_manifest() -> None:
+    config = demo()
+    config["benchmarks"]["not_a_benchmark"] = {"n_samples": 4, "k_max": 4, "max_tokens": 8}
+    expect_error(config, "benchmarks.not_a_benchmark", "manifest")
+
+
+def test_n_samples_below_k_max() -> None:
+    config = demo()
+    config["benchmarks"]["toy_arith"]["n_samples"] = 64
+    expect_error(config, "benchmarks.toy_arith.n_samples", "k_max=256")
+
+
+def test_prompt_cannot_fit_max_model_len() -> None:
+    config = demo()
+    config["benchmarks"]["toy_arith"]["max_tokens"] = 4096
+    expect_error(config, "benchmarks.toy_arith.max_tokens", "max_model_len")
+
+
+def test_model_cap_names_the_model_key() -> None:
+    config = paper()
+    config["models"]["oat_zero_7b"]["max_tokens"] = 5000
+    expect_error(config, "models.oat_zero_7b.max_tokens", "max_model_len=4096")
+
+
+def test_hub_model_needs_revision() -> None:
+    config = paper()
+    del config["models"]["qwen25_7b"]["revision"]
+    expect_error(config, "models.qwen25_7b.revision")
+
+
+def test_path_and_hf_id_are_exclusive() -> None:
+    config = demo()
+    config["models"]["toy_rl"]["hf_id"] = "org/model"
+    expect_error(config, "models.toy_rl", "exactly one")
+
+
+def test_unknown_template() -> None:
+    config = demo()
+    config["models"]["toy_rl"]["template"] = "no-such-template"
+    expect_error(config, "models.toy_rl.template", "available")
+
+
+def test_toy_verifier_refused_on_math_benchmark() -> None:
+    config = paper()
+    config["benchmarks"]["math500"]["verifiers"] = ["math", "toy_strict"]
+    expect_error(config, "benchmarks.math500.verifiers", "toy_strict")
+
+
+def test_steps_comparison_needs_steps() -> None:
+    config = demo()
+    config["comparisons"]["steps"] = {"kind": "steps", "base": "toy_base", "models": ["toy_distill"],
+                                      "benchmarks": ["toy_arith"]}
+    config["models"]["toy_distill"].pop("step", None)
+    expect_error(config, "models.toy_distill.step")
+
+
+def test_bad_name_is_refused() -> None:
+    config = demo()
+    config["models"]["bad/name"] = config["models"]["toy_rl"]
+    expect_error(config, "models", "bad/name")
+
+
+def test_sample_spec_merges_per_model_overrides() -> None:
+    config = demo()
+    config["models"]["toy_rl"]["sampling"] = {"temperature": 0.6}
+    w = load(config)
+    assert w.sample_spec("toy_rl", "toy_arith")["temperature"] == 0.6
+    assert w.sample_spec("toy_base", "toy_arith")["temperature"] == config["sampling"]["temperature"]
+
+
+def test_verifier_settings_do_not_reach_sampling() -> None:
+    w = load(demo())
+    spec = w.sample_spec("toy_rl", "toy_arith")
+    assert "timeout_s" not in str(spec) and "verifiers" not in spec
