@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from rlvr_limits.config import WorkflowConfig
 from rlvr_limits.errors import UserError
 

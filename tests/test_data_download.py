@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from httpfakes import FakeHub, FileServer
 from huggingface_hub import constants as hf_constants
+
+from httpfakes import FakeHub, FileServer
 from rlvr_limits.data.download import fetch, file_sha256
 from rlvr_limits.data.manifest import Benchmark, load_manifest
 from rlvr_limits.errors import UserError

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from rlvr_limits.data.loaders import LOADERS, answer_type, normalize, read_records
 from rlvr_limits.errors import UserError
 

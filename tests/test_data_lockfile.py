@@ -6,6 +6,7 @@ import threading
 
 import pytest
 import yaml
+
 from rlvr_limits.data.lockfile import locked_sha256, read_lock, record_sha256
 from rlvr_limits.errors import UserError
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from rlvr_limits.data.manifest import LOCK, Benchmark, load_manifest
 from rlvr_limits.errors import UserError
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from httpfakes import FileServer
 from rlvr_limits.cli import main
 from rlvr_limits.io import read_json, read_parquet

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from httpfakes import FakeHub
 from huggingface_hub import constants as hf_constants
+from safetensors.numpy import save, save_file
+
+from httpfakes import FakeHub
 from rlvr_limits.cli import main
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_json
 from rlvr_limits.models.fetch import parse_spec, resolve, select_hub_files
-from safetensors.numpy import save, save_file
 
 CONFIG = {"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "hidden_size": 8}
 

@@ -7,6 +7,7 @@ import subprocess
 from importlib import metadata
 
 import pytest
+
 from rlvr_limits.cli import main
 from rlvr_limits.io import read_json, write_json
 from rlvr_limits.provenance import config_sha256, git_state

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify-math": ("rlvr_limits.verify.math.cli", "verify one math response against a gold answer"),
     "passk": ("rlvr_limits.analysis.passk_stage", "unbiased pass@k with bootstrap CIs"),
     "compare": ("rlvr_limits.analysis.compare_stage", "paired pass@k differences, crossover, coverage"),
+    "tables": ("rlvr_limits.analysis.tables_stage", "summary tables (CSV) of a comparison for the report"),
+    "entropy": ("rlvr_limits.analysis.entropy_stage", "temperature at which a model's entropy matches a reference"),
     "perplexity": ("rlvr_limits.analysis.perplexity_stage", "perplexity of one model's responses under another"),
     "figures": ("rlvr_limits.figures.stage", "draw a figure (svg, png, vl.json, html)"),
     "provenance": ("rlvr_limits.provenance", "record versions, revisions, hashes and hardware of a run"),

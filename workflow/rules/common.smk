@@ -132,6 +132,7 @@ def figure_spec(kind):
                 "kind": kind,
                 "comparison": wildcards.comparison,
                 "title": comp.get("title", wildcards.comparison),
+                "ci": W.raw["analysis"]["ci"],
                 "models": W.figure_models(wildcards.comparison),
                 "benchmarks": {
                     b: {

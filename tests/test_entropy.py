@@ -1,0 +1,91 @@
+"""Entropy matching over a temperature sweep, and the AIME guessability filter (functions and stages)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from analysis_data import counts, simulated_verdicts
+from rlvr_limits import cli
+from rlvr_limits.analysis.entropy import matching_temperature, mean_entropy
+from rlvr_limits.analysis.guess import drop_guessed, guessed_problems
+from rlvr_limits.cli import main
+from rlvr_limits.errors import UserError
+from rlvr_limits.io import read_json, read_parquet, write_parquet
+from rlvr_limits.tables import SAMPLE_COLUMNS, conform
+
+
+def test_mean_entropy_is_per_token() -> None:
+    samples = pl.DataFrame({"entropy": [1.0, 0.0, 5.0], "n_tokens": [3, 1, 0]})
+    assert mean_entropy(samples) == pytest.approx(0.75)  # (3·1 + 1·0) / 4 tokens; empty sample ignored
+
+
+def test_mean_entropy_refuses_missing_values() -> None:
+    with pytest.raises(UserError, match="lack an entropy"):
+        mean_entropy(pl.DataFrame({"entropy": [None, 1.0], "n_tokens": [2, 2]}))
+    with pytest.raises(UserError, match="no sample has generated tokens"):
+        mean_entropy(pl.DataFrame({"entropy": [1.0], "n_tokens": [0]}))
+
+
+def test_matching_temperature_interpolates() -> None:
+    # the paper's AMC23 numbers: base 0.51 at T=0.6; RL 0.22 at T=0.6 and about 0.47 at T=0.9.
+    sweep = [(0.6, 0.22), (0.9, 0.47), (1.2, 0.71)]
+    got = matching_temperature(sweep, 0.51)
+    assert got.temperature == pytest.approx(0.9 + 0.04 / 0.24 * 0.3)
+    assert matching_temperature(sweep, 0.47).temperature == pytest.approx(0.9)
+    assert "T=0.950" in got.statement("rl")
+
+
+def test_target_outside_the_sweep() -> None:
+    got = matching_temperature([(1.0, 0.3), (0.6, 0.2)], 0.5)
+    assert got.temperature is None
+    assert "extend the temperature sweep" in got.statement("rl")
+    with pytest.raises(UserError, match="same temperature twice"):
+        matching_temperature([(0.6, 0.2), (0.6, 0.3)], 0.25)
+
+
+def test_guessability_filter() -> None:
+    direct = counts([100] * 4, [0, 2, 40, 5])  # never / guessed (2%) / known (40%) / 5% is not below 5%
+    assert guessed_problems(direct, 0.05) == ["p001"]
+    cot = counts([8] * 4, [1, 1, 1, 1])
+    assert drop_guessed(cot, direct, 0.05)["problem_id"].to_list() == ["p000", "p002", "p003"]
+    with pytest.raises(UserError, match="threshold"):
+        guessed_problems(direct, 0.0)
+    with pytest.raises(UserError, match="no verdicts of verifier 'strict'"):
+        drop_guessed(counts([8] * 4, [1, 1, 1, 1], verifier="strict"), direct)
+
+
+def test_passk_stage_drops_guessed_problems(tmp_path) -> None:
+    write_parquet(counts([100] * 4, [0, 2, 40, 5]), tmp_path / "direct.parquet")
+    simulated_verdicts(tmp_path / "v.parquet", np.array([0.1, 0.9, 0.5, 0.0]), n=8, seed=1)
+    spec = {"n_samples": 8, "k_max": 8, "bootstrap": 20, "ci": 0.95, "seed": 1, "guess_threshold": 0.05}
+    assert main(["passk", "--verdicts", str(tmp_path / "v.parquet"), "--spec", json.dumps(spec),
+                 "--out", str(tmp_path / "p.parquet"), "--counts", str(tmp_path / "c.parquet"),
+                 "--drop-guessed", str(tmp_path / "direct.parquet")]) == 0
+    assert read_parquet(tmp_path / "c.parquet")["problem_id"].to_list() == ["p000", "p002", "p003"]
+    assert set(read_parquet(tmp_path / "p.parquet")["n_problems"]) == {3}
+
+
+def test_entropy_stage(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(cli.COMMANDS, "entropy", ("rlvr_limits.analysis.entropy_stage", "entropy matching"))
+
+    def shard(name: str, entropy: float) -> str:
+        table = conform(pl.DataFrame({"problem_id": ["a", "b"], "sample_idx": [0, 0], "seed": [1, 2],
+                                      "text": ["x", "y"], "prompt_tokens": [3, 3], "n_tokens": [4, 4],
+                                      "finish_reason": ["stop", "stop"], "entropy": [entropy, entropy]}),
+                        SAMPLE_COLUMNS)
+        write_parquet(table, tmp_path / name)
+        return str(tmp_path / name)
+
+    assert main(["entropy", "--reference", shard("base.parquet", 0.5),
+                 "--sweep", f"0.6={shard('a.parquet', 0.2)}", f"1.0={shard('b.parquet', 0.6)}",
+                 f"1.0={shard('c.parquet', 0.6)}", "--out", str(tmp_path / "e.json")]) == 0
+    result = read_json(tmp_path / "e.json")
+    assert result["reference_entropy"] == pytest.approx(0.5)
+    assert result["matching_temperature"] == pytest.approx(0.9)
+    assert [p["temperature"] for p in result["sweep"]] == [0.6, 1.0]
+    assert main(["entropy", "--reference", shard("base.parquet", 0.5), "--sweep", "hot=x.parquet",
+                 "--out", str(tmp_path / "e.json")]) == 2

@@ -1,0 +1,175 @@
+"""Every figure kind writes four non-empty files whose SVG draws the expected marks."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from analysis_data import counts
+from rlvr_limits.analysis.passk import k_grid, passk_table
+from rlvr_limits.analysis.perplexity import PERPLEXITY_COLUMNS
+from rlvr_limits.cli import main
+from rlvr_limits.figures.save import figure_paths
+from rlvr_limits.figures.style import ROLE_PALETTES, model_styles
+from rlvr_limits.io import write_parquet
+from rlvr_limits.tables import conform
+
+N = 16
+MODELS = [{"name": "base", "role": "base", "label": "Base", "step": None},
+          {"name": "rl", "role": "rl", "label": "RL", "step": 150},
+          {"name": "rl2", "role": "rl", "label": "RL late", "step": 300}]
+SPEC = {"title": "toy comparison", "comparison": "toy", "models": MODELS, "ci": 0.95,
+        "benchmarks": {"toy": {"n_samples": N, "k_max": N, "verifiers": ["math", "strict"]}}}
+SVG = "{http://www.w3.org/2000/svg}g"
+
+
+def marks(svg: Path) -> Counter:
+    """Number of drawn items per mark type (line, area, symbol, rect, rule, text)."""
+    found: Counter = Counter()
+    for group in ET.parse(svg).getroot().iter(SVG):
+        cls = group.get("class", "").split()
+        if "role-mark" in cls:
+            found[cls[0].removeprefix("mark-")] += len(list(group))
+    return found
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory) -> dict[str, Path]:
+    """passk, counts, compare and perplexity tables of three models on one benchmark, two verifiers."""
+    root = tmp_path_factory.mktemp("tables")
+    rng = np.random.default_rng(0)
+    paths: dict[str, Path] = {}
+    for i, model in enumerate(("base", "rl", "rl2")):
+        c = rng.binomial(N, rng.beta(0.5 + i, 2.0, 30))
+        table = pl.concat([counts([N] * 30, c, verifier=v) for v in ("math", "strict")])
+        write_parquet(table, root / f"{model}.counts.parquet")
+        write_parquet(passk_table(table, k_grid(N), 50, 0.95, 1), root / f"{model}.parquet")
+        paths[model] = root / f"{model}.parquet"
+        paths[f"{model}.counts"] = root / f"{model}.counts.parquet"
+    spec = {"comparison": "toy", "kind": "steps", "base": "base", "models": ["rl", "rl2"], "benchmark": "toy",
+            "k_max": N, "bootstrap": 50, "ci": 0.95, "seed": 1}
+    assert main(["compare", "--spec", json.dumps(spec), "--out", str(root / "compare.parquet"), "--counts",
+                 *(f"{m}={root / f'{m}.counts.parquet'}" for m in ("base", "rl", "rl2"))]) == 0
+    paths["compare"] = root / "compare.parquet"
+    paths["compare.json"] = root / "compare.json"
+    for scorer, generator in (("base", "base"), ("base", "rl"), ("rl", "rl")):
+        ppl = 1.0 + rng.gamma(2.0, 0.1, 12)
+        table = pl.DataFrame({"scorer": scorer, "generator": generator, "benchmark": "toy",
+                              "problem_id": [f"p{i}" for i in range(12)], "sample_idx": 0, "n_tokens": 30,
+                              "mean_logprob": -np.log(ppl), "perplexity": ppl, "truncated": False})
+        paths[f"ppl.{scorer}.{generator}"] = root / f"ppl.{scorer}.{generator}.parquet"
+        write_parquet(conform(table, PERPLEXITY_COLUMNS), paths[f"ppl.{scorer}.{generator}"])
+    return paths
+
+
+def draw(kind: str, inputs: list[str], out: Path, spec: dict | None = None) -> int:
+    return main(["figures", "--kind", kind, "--spec", json.dumps(spec or SPEC), "--inputs", *inputs,
+                 "--out", str(out)])
+
+
+def per_model(tables: dict[str, Path], suffix: str = "") -> list[str]:
+    return [f"{m}:toy={tables[m + suffix]}" for m in ("base", "rl", "rl2")]
+
+
+def check_files(out: Path) -> Counter:
+    for path in figure_paths(out).values():
+        assert path.is_file() and path.stat().st_size > 0, path
+    html = figure_paths(out)[".html"].read_text()
+    assert "vega-embed" in html and "cdn.jsdelivr" not in html  # self-contained: renders offline
+    assert figure_paths(out)[".png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(figure_paths(out)[".vl.json"].read_text())["$schema"].startswith(
+        "https://vega.github.io/schema/vega-lite/")
+    return marks(out)
+
+
+def check_files_after(code: int, out: Path) -> Counter:
+    assert code == 0
+    return check_files(out)
+
+
+def test_passk_curves(tables, tmp_path) -> None:
+    out = tmp_path / "passk.svg"
+    found = check_files_after(draw("passk", per_model(tables), out), out)
+    # 3 models × 2 verifier panels: one line and one band each; 5 k values per curve
+    assert found["line"] == 6 and found["area"] == 6 and found["symbol"] == 6 * 5
+    svg = out.read_text()
+    assert ROLE_PALETTES["base"][0].lower() in svg.lower() and ROLE_PALETTES["rl"][0].lower() in svg.lower()
+    assert "toy comparison" in svg and "RL late" in svg
+
+
+def test_passk_single_verifier(tables, tmp_path) -> None:
+    spec = {**SPEC, "verifier": "strict"}
+    found = check_files_after(draw("passk", per_model(tables), tmp_path / "p.svg", spec), tmp_path / "p.svg")
+    assert found["line"] == 3
+    assert "verifier: strict" in (tmp_path / "p.svg").read_text()
+
+
+def test_difference(tables, tmp_path) -> None:
+    out = tmp_path / "difference.svg"
+    found = check_files_after(draw("difference", [f"toy={tables['compare']}"], out), out)
+    assert found["line"] == 4 and found["area"] == 4  # 2 models × 2 verifiers
+    assert found["rule"] >= 2  # zero lines of both panels, plus the crossovers found
+    assert "toy [math]: " in out.read_text()  # the crossover statements from the compare summary
+
+
+def test_coverage(tables, tmp_path) -> None:
+    out = tmp_path / "coverage.svg"
+    found = check_files_after(draw("coverage", [f"toy={tables['compare.json']}"], out), out)
+    assert found["rect"] == 4 * 2 * 2  # four splits × 2 models × 2 verifiers
+
+
+def test_histogram(tables, tmp_path) -> None:
+    out = tmp_path / "histogram.svg"
+    found = check_files_after(draw("histogram", per_model(tables, ".counts"), out), out)
+    assert found["rect"] == 12 * 3 * 2  # 12 bins × 3 models × 2 verifiers (empty bins drawn at height 0)
+    assert "(0.9,1.0)" in out.read_text()
+
+
+def test_perplexity(tables, tmp_path) -> None:
+    out = tmp_path / "perplexity.svg"
+    pairs = (("base", "base"), ("base", "rl"), ("rl", "rl"))
+    inputs = [f"{s}:{g}:toy={tables[f'ppl.{s}.{g}']}" for s, g in pairs]
+    found = check_files_after(draw("perplexity", inputs, out), out)
+    assert found["symbol"] >= 36  # every scored response is drawn as a point
+    assert found["rect"] >= 3  # one box per scorer/generator pair
+
+
+def test_steps(tables, tmp_path) -> None:
+    out = tmp_path / "steps.svg"
+    found = check_files_after(draw("steps", per_model(tables), out), out)
+    assert found["line"] == 2 * 2 and found["symbol"] == 2 * 2 * 3  # 2 metrics × 2 verifiers, 3 checkpoints
+    assert "training step" in out.read_text()
+
+
+@pytest.mark.parametrize(("kind", "inputs", "spec", "message"), [
+    ("passk", ["base=x.parquet"], SPEC, "expected NAME:NAME=PATH"),
+    ("passk", ["ghost:toy={base}"], SPEC, "model 'ghost' is not among"),
+    ("passk", ["base:other={base}"], SPEC, "benchmark 'other' is not among"),
+    ("passk", ["base:toy={base}"], {**SPEC, "verifier": "nope"}, "no rows for verifier 'nope'"),
+    ("passk", ["base:toy={base}"], {**SPEC, "models": []}, "key 'models'"),
+    ("histogram", ["base:toy={base}"], SPEC, "missing columns"),
+])
+def test_bad_input_is_refused(tables, tmp_path, capsys, kind, inputs, spec, message) -> None:
+    args = [item.format(base=tables["base"]) for item in inputs]
+    assert draw(kind, args, tmp_path / "f.svg", spec) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "f.svg").exists()
+
+
+def test_output_must_be_svg(tables, tmp_path, capsys) -> None:
+    assert draw("passk", per_model(tables), tmp_path / "f.png") == 2
+    assert "must end in .svg" in capsys.readouterr().err
+
+
+def test_styles_follow_roles() -> None:
+    styles = model_styles([{"name": "a", "role": "rl"}, {"name": "b", "role": "base"},
+                           {"name": "c", "role": "rl"}, {"name": "d", "role": "mystery"}])
+    assert [s.color for s in styles] == [ROLE_PALETTES["rl"][0], ROLE_PALETTES["base"][0],
+                                         ROLE_PALETTES["rl"][1], ROLE_PALETTES["other"][0]]
+    assert styles[0].label == "a"

@@ -1,0 +1,134 @@
+"""Perplexity: hand-built distributions, the deterministic choice of responses, and the stage end to end."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from rlvr_limits.analysis.perplexity import PERPLEXITY_COLUMNS, choose_responses, mean_logprob, perplexity
+from rlvr_limits.cli import main
+from rlvr_limits.errors import UserError
+from rlvr_limits.io import read_parquet, write_json, write_parquet
+from rlvr_limits.tables import PROBLEM_COLUMNS, SAMPLE_COLUMNS, conform
+from tiny_model import build_tiny_model
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_hand_built_distribution() -> None:
+    # tokens drawn with probabilities 1/2, 1/4, 1/8: mean log p = -(1 + 2 + 3) ln 2 / 3 = -2 ln 2, PPL = 4
+    assert perplexity([math.log(0.5), math.log(0.25), math.log(0.125)]) == pytest.approx(4.0)
+    # a uniform distribution over 7 tokens has perplexity 7 whatever the response
+    assert perplexity([-math.log(7)] * 5) == pytest.approx(7.0)
+    assert perplexity([0.0, 0.0]) == 1.0  # a certain response
+    assert mean_logprob([-1.0, -3.0]) == -2.0
+
+
+def test_invalid_logprobs() -> None:
+    with pytest.raises(ValueError, match="empty response"):
+        perplexity([])
+    with pytest.raises(ValueError, match="<= 0"):
+        perplexity([0.1])
+    with pytest.raises(ValueError, match="<= 0"):
+        perplexity([float("nan")])
+
+
+def samples_table(n_problems: int, n_samples: int, empty: set[tuple[int, int]] = frozenset()) -> pl.DataFrame:
+    rows = [{"problem_id": f"q{p}", "sample_idx": s, "seed": 0,
+             "text": "" if (p, s) in empty else f"{p}+{s}={p + s}", "prompt_tokens": 4, "n_tokens": 6,
+             "finish_reason": "stop", "entropy": 0.5}
+            for p in range(n_problems) for s in range(n_samples)]
+    return conform(pl.DataFrame(rows), SAMPLE_COLUMNS)
+
+
+def test_choice_is_deterministic_and_independent_of_row_order() -> None:
+    samples = samples_table(3, 10, empty={(0, 0), (0, 1)})
+    chosen = choose_responses(samples, 4, seed=1)
+    assert chosen.group_by("problem_id").len().sort("problem_id")["len"].to_list() == [4, 4, 4]
+    assert chosen["problem_id"].to_list()[:4] == ["q0"] * 4
+    assert not chosen.filter(pl.col("text") == "").height
+    shuffled = samples.sample(fraction=1.0, shuffle=True, seed=3)
+    assert choose_responses(shuffled, 4, seed=1).equals(chosen)
+    other = choose_responses(samples, 4, seed=2)
+    assert not other["sample_idx"].equals(chosen["sample_idx"])
+    assert choose_responses(samples, 50, seed=1).height == 30 - 2
+    with pytest.raises(UserError, match="at least 1"):
+        choose_responses(samples, 0, seed=1)
+
+
+@pytest.fixture(scope="module")
+def uniform_model(tmp_path_factory) -> Path:
+    """A tiny Qwen2 model with every weight zeroed: all logits are 0, so each token has probability 1/V."""
+    directory = build_tiny_model(tmp_path_factory.mktemp("uniform") / "model")
+    model = AutoModelForCausalLM.from_pretrained(directory)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.zero_()
+    model.save_pretrained(directory)
+    return directory
+
+
+def stage_inputs(tmp_path: Path, model_dir: Path) -> tuple[dict, list[str]]:
+    problems = conform(pl.DataFrame({"problem_id": [f"q{i}" for i in range(3)],
+                                     "question": ["12+34?", "5+6+7?", "99+1?"], "answer": ["46", "18", "100"],
+                                     "answer_type": "integer", "meta": "{}"}), PROBLEM_COLUMNS)
+    write_parquet(problems, tmp_path / "problems.parquet")
+    samples = samples_table(3, 6)
+    write_parquet(samples.filter(pl.col("sample_idx") < 3), tmp_path / "s0.parquet")
+    write_parquet(samples.filter(pl.col("sample_idx") >= 3), tmp_path / "s1.parquet")
+    write_json({"name": "uniform", "source": "local", "path": str(model_dir)}, tmp_path / "scorer.json")
+    spec = {"scorer": "uniform", "generator": "gen", "benchmark": "toy", "responses_per_problem": 2,
+            "seed": 1234, "engine": "hf", "dtype": "auto", "max_model_len": 160}
+    args = ["perplexity", "--scorer", str(tmp_path / "scorer.json"),
+            "--template", str(ROOT / "resources" / "prompts" / "toy.yaml"),
+            "--problems", str(tmp_path / "problems.parquet"),
+            "--samples", str(tmp_path / "s0.parquet"), str(tmp_path / "s1.parquet"),
+            "--out", str(tmp_path / "ppl.parquet")]
+    return spec, args
+
+
+def test_stage_scores_a_uniform_model_at_its_vocabulary_size(tmp_path, uniform_model) -> None:
+    spec, args = stage_inputs(tmp_path, uniform_model)
+    assert main([*args, "--spec", json.dumps(spec)]) == 0
+    table = read_parquet(tmp_path / "ppl.parquet", required=PERPLEXITY_COLUMNS)
+    vocab = AutoModelForCausalLM.from_pretrained(uniform_model).config.vocab_size
+    assert table.height == 3 * 2
+    np.testing.assert_allclose(table["perplexity"].to_numpy(), vocab, rtol=1e-6)  # float32 logits
+    np.testing.assert_allclose(table["mean_logprob"].to_numpy(), -math.log(vocab), rtol=1e-6)
+    texts = samples_table(3, 6).join(table, on=["problem_id", "sample_idx"])["text"]
+    assert table["n_tokens"].to_list() == [len(t.encode()) for t in texts]  # one token per byte
+    assert not table["truncated"].any()
+    assert set(table["scorer"]) == {"uniform"} and set(table["generator"]) == {"gen"}
+
+
+def test_stage_truncates_to_the_scorers_context(tmp_path, uniform_model) -> None:
+    spec, args = stage_inputs(tmp_path, uniform_model)
+    assert main([*args, "--spec", json.dumps({**spec, "max_model_len": 9})]) == 0
+    table = read_parquet(tmp_path / "ppl.parquet")
+    assert table["truncated"].any()
+    assert table["n_tokens"].max() <= 9 - 5  # the shortest prompt, "99+1?", is 5 tokens
+
+
+def test_stage_refuses_samples_of_another_benchmark(tmp_path, uniform_model, capsys) -> None:
+    spec, args = stage_inputs(tmp_path, uniform_model)
+    write_parquet(samples_table(5, 2), tmp_path / "s1.parquet")
+    assert main([*args, "--spec", json.dumps(spec)]) == 2
+    err = capsys.readouterr().err
+    assert "appears in more than one shard" in err or "not in the --problems table" in err
+    write_parquet(samples_table(5, 2).filter(pl.col("problem_id") >= "q3"), tmp_path / "s1.parquet")
+    assert main([*args, "--spec", json.dumps(spec)]) == 2
+    assert "not in the --problems table" in capsys.readouterr().err
+
+
+def test_stage_refuses_a_record_without_path(tmp_path, uniform_model, capsys) -> None:
+    spec, args = stage_inputs(tmp_path, uniform_model)
+    write_json({"name": "uniform"}, tmp_path / "scorer.json")
+    assert main([*args, "--spec", json.dumps(spec)]) == 2
+    assert "has no 'path'" in capsys.readouterr().err

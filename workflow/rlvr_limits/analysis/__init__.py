@@ -1,0 +1,1 @@
+"""analysis stage(s) of rlvr-limits."""
