@@ -1,0 +1,221 @@
+"""The `sample` stage end to end with the hf engine on a tiny model: outputs, determinism, resume, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from rlvr_limits import tables
+from rlvr_limits.cli import main
+from rlvr_limits.errors import UserError
+from rlvr_limits.io import read_parquet
+from rlvr_limits.sampling.requests import Sampling, sample_seed
+from rlvr_limits.sampling.shards import plan_shards, shard_ids
+from rlvr_limits.sampling.stage import Prompt, _fingerprint, parse_spec
+from rlvr_limits.sampling.templates import load_template
+from tiny_model import build_tiny_model
+
+TOY = Path(__file__).resolve().parents[1] / "resources" / "prompts" / "toy.yaml"
+QUESTIONS = ["12+34?", "56+78?", "11+22+33?", "90+10?", "45+54+19?", "70+21?", "13+31?", "88+11+25?"]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("stage")
+    model = build_tiny_model(root / "model", vocab=b"0123456789+=;?")
+    record = root / "tiny.json"
+    record.write_text(json.dumps({"name": "tiny", "source": "local", "path": str(model)}))
+    problems = root / "toy.parquet"
+    pl.DataFrame({"problem_id": [f"q{i:02d}" for i in range(len(QUESTIONS))], "question": QUESTIONS,
+                  "answer": ["0"] * len(QUESTIONS), "answer_type": ["integer"] * len(QUESTIONS),
+                  "meta": ["{}"] * len(QUESTIONS)}).write_parquet(problems)
+    return {"root": root, "model": record, "problems": problems}
+
+
+def spec(**overrides: object) -> dict:
+    base = {"model": "tiny", "benchmark": "toy", "engine": "hf", "max_model_len": 64, "n_samples": 8,
+            "max_tokens": 24, "temperature": 1.0, "top_p": 1.0, "top_k": -1, "seed": 3,
+            "shard": {"problems": 8, "samples": 8}, "limit": None}
+    return {**base, **overrides}
+
+
+def argv(setup: dict[str, Path], run: str, shard_id: str = "000", **overrides: object) -> list[str]:
+    out = setup["root"] / run
+    return ["sample", "--problems", str(setup["problems"]), "--model", str(setup["model"]), "--template",
+            str(TOY), "--spec", json.dumps(spec(**overrides)), "--shard", shard_id,
+            "--out", str(out / f"{shard_id}.parquet"), "--journal", str(out / "journal" / f"{shard_id}.jsonl")]
+
+
+def test_a_shard_table_and_its_sidecar(setup: dict[str, Path]) -> None:
+    assert main(argv(setup, "basic", shard_id="001", shard={"problems": 4, "samples": 4}, limit=6)) == 0
+    out = setup["root"] / "basic" / "001.parquet"
+    df = read_parquet(out, required=tables.SAMPLE_COLUMNS)
+    assert df.schema == pl.Schema(tables.SAMPLE_COLUMNS)
+    # shard 001 = problems 0..3, samples 4..7 (limit 6 leaves 2 problem blocks of 4 and 2)
+    assert df.select("problem_id", "sample_idx").rows() == [(f"q{p:02d}", s) for p in range(4) for s in range(4, 8)]
+    assert df["seed"].to_list() == [sample_seed(3, "tiny", "toy", pid, s) for pid, s in df.select(
+        "problem_id", "sample_idx").rows()]
+    assert set(df["finish_reason"]) <= {"stop", "length"} and df["entropy"].is_between(0, math.log(20)).all()
+    assert (df["n_tokens"] <= 24).all() and (df["prompt_tokens"] == [len(QUESTIONS[int(p[1:])]) for p in
+                                                                    df["problem_id"]]).all()
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["engine"]["engine"] == "hf" and side["engine"]["dtype"] == "float32"
+    assert side["sampling"]["temperature"] == 1.0 and side["sampling"]["top_k"] == -1
+    assert side["sampling"]["max_tokens"] == 24 and side["sampling"]["stop_token_ids"] == [1]
+    assert sum(side["finish_reasons"].values()) == 16 and side["samples_drawn"] == 16
+    assert "sha256" in side["seed_scheme"] and side["wall_s"] > 0
+    assert not (setup["root"] / "basic" / "journal" / "001.jsonl").exists()
+
+
+def test_same_spec_twice_gives_the_same_shard(setup: dict[str, Path]) -> None:
+    assert main(argv(setup, "twice-a")) == 0
+    assert main(argv(setup, "twice-b")) == 0
+    a = read_parquet(setup["root"] / "twice-a" / "000.parquet")
+    assert a.equals(read_parquet(setup["root"] / "twice-b" / "000.parquet"))
+    assert a["text"].n_unique() > 20
+
+
+def test_sharding_differently_gives_the_same_samples(setup: dict[str, Path]) -> None:
+    assert main(argv(setup, "whole", temperature=0.9, top_p=0.95)) == 0
+    whole = read_parquet(setup["root"] / "whole" / "000.parquet")
+    parts = []
+    for shard in shard_ids(8, 8, 3, 5):
+        assert main(argv(setup, "parts", shard_id=shard, temperature=0.9, top_p=0.95,
+                         shard={"problems": 3, "samples": 5})) == 0
+        parts.append(read_parquet(setup["root"] / "parts" / f"{shard}.parquet"))
+    parts_df = pl.concat(parts).sort("problem_id", "sample_idx")
+    exact = ["problem_id", "sample_idx", "seed", "text", "n_tokens", "finish_reason"]
+    assert parts_df.select(exact).equals(whole.select(exact))
+    assert (parts_df["entropy"] - whole["entropy"]).abs().max() < 1e-6
+
+
+def test_resume_after_the_job_is_killed(setup: dict[str, Path]) -> None:
+    args = argv(setup, "killed", n_samples=48, max_tokens=48, batch_rows=8, shard={"problems": 8, "samples": 48})
+    journal = Path(args[args.index("--journal") + 1])
+    proc = subprocess.Popen([sys.executable, "-m", "rlvr_limits", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if journal.exists() and journal.read_text().count("\n") > 40:
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the job finished before it could be killed"
+    journalled = [json.loads(line) for line in journal.read_text().splitlines()[1:] if line.endswith("}")]
+    assert 40 <= len(journalled) < 8 * 48
+
+    assert main(args) == 0
+    out = Path(args[args.index("--out") + 1])
+    resumed = read_parquet(out)
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert resumed.height == 8 * 48 and side["samples_from_journal"] >= len(journalled) - 1
+    assert side["samples_drawn"] == 8 * 48 - side["samples_from_journal"]
+    rows = {(r["problem_id"], r["sample_idx"]): r for r in resumed.iter_rows(named=True)}
+    for record in journalled[:-1]:  # the last line may have been torn by the kill
+        assert rows[(record["problem_id"], record["sample_idx"])] == record
+    assert not journal.exists()
+
+    assert main(argv(setup, "unkilled", n_samples=48, max_tokens=48, shard={"problems": 8, "samples": 48})) == 0
+    fresh = read_parquet(setup["root"] / "unkilled" / "000.parquet")
+    exact = ["problem_id", "sample_idx", "seed", "text", "n_tokens", "finish_reason"]
+    assert resumed.select(exact).equals(fresh.select(exact))
+
+
+def test_a_prompt_too_long_is_named_before_sampling(setup: dict[str, Path],
+                                                    capsys: pytest.CaptureFixture) -> None:
+    assert main(argv(setup, "long", max_model_len=30, max_tokens=24)) == 2
+    err = capsys.readouterr().err
+    assert "problem q02: prompt of 9 tokens + max_tokens 24 = 33 exceeds max_model_len 30" in err
+    assert not (setup["root"] / "long" / "000.parquet").exists()
+
+
+def test_bad_inputs_exit_with_a_named_error(setup: dict[str, Path], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture) -> None:
+    no_path = tmp_path / "m.json"
+    no_path.write_text(json.dumps({"name": "tiny"}))
+    args = argv(setup, "bad")
+    args[args.index("--model") + 1] = str(no_path)
+    assert main(args) == 2 and "model record has no 'path'" in capsys.readouterr().err
+
+    dupes = tmp_path / "dupes.parquet"
+    pl.read_parquet(setup["problems"]).with_columns(pl.lit("same").alias("problem_id")).write_parquet(dupes)
+    args = argv(setup, "bad")
+    args[args.index("--problems") + 1] = str(dupes)
+    assert main(args) == 2 and "problem_id must be unique" in capsys.readouterr().err
+
+    assert main(argv(setup, "bad", shard_id="009")) == 2 and "no such shard" in capsys.readouterr().err
+
+    args = argv(setup, "bad")
+    args[args.index("--template") + 1] = str(TOY.with_name("easyr1-vl.yaml"))
+    assert main(args) == 2 and "image prompts need the vllm engine" in capsys.readouterr().err
+
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        assert main(argv(setup, "bad", engine="vllm")) == 2
+        assert "install the vllm extra" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change,match", [
+    ("not json", "invalid JSON"),
+    ({"drop": "seed"}, "'seed' is missing"),
+    ({"top_k": 0}, "'top_k' must be -1"),
+    ({"top_p": 0}, r"'top_p' must be in \(0, 1\]"),
+    ({"temperature": "hot"}, "'temperature' must be int or float"),
+    ({"engine": "tgi"}, "'engine' must be"),
+    ({"n_samples": True}, "'n_samples' must be int"),
+    ({"shard": {"problems": 2}}, "'shard' must be an object"),
+    ({"shard": {"problems": 0, "samples": 1}}, "'shard.problems' must be >= 1"),
+    ({"limit": 0}, "'limit' must be null or >= 1"),
+    ({"dtype": "int8"}, "'dtype' must be one of"),
+    ({"temprature": 1.0}, r"unknown keys \['temprature'\]"),
+])
+def test_spec_mistakes_name_the_key(change: object, match: str) -> None:
+    if isinstance(change, str):
+        text = change
+    else:
+        raw = spec(**{k: v for k, v in change.items() if k != "drop"})
+        raw.pop(change.get("drop", "__none__"), None)
+        text = json.dumps(raw)
+    with pytest.raises(UserError, match=match):
+        parse_spec(text)
+
+
+def test_spec_defaults() -> None:
+    raw = spec()
+    raw.pop("limit")
+    parsed = parse_spec(json.dumps(raw))
+    assert (parsed.tensor_parallel, parsed.dtype, parsed.limit, parsed.threads) == (1, "auto", None, 1)
+    assert isinstance(parsed.temperature, float)
+
+
+def test_the_journal_fingerprint_covers_results_not_speed(setup: dict[str, Path]) -> None:
+    template = load_template(TOY)
+    prompts = [Prompt("q00", (5, 6), "12", (), 2)]
+    shard = plan_shards(1, 8, 1, 8)[0]
+    sampling = Sampling(max_tokens=24, stop_token_ids=(1,))
+
+    def fingerprint(**overrides: object) -> str:
+        return _fingerprint(parse_spec(json.dumps(spec(**overrides))), str(setup["model"]), template, prompts,
+                            shard, sampling)
+
+    assert fingerprint() == fingerprint(batch_rows=7)
+    assert len({fingerprint(), fingerprint(temperature=0.7), fingerprint(seed=4), fingerprint(max_tokens=9),
+                fingerprint(threads=2)}) == 5
+    other = _fingerprint(parse_spec(json.dumps(spec())), str(setup["model"]), template,
+                         [Prompt("q00", (5, 7), "13", (), 2)], shard, sampling)
+    assert other != fingerprint()

@@ -1,0 +1,249 @@
+"""The transformers engine: fast enough on a CPU for the miniature study, exact enough to be a reference.
+
+Generation prefills each distinct prompt once, copies its KV cache to all of that prompt's samples, decodes
+one token per step for every row, and drops finished rows from time to time. Prompts of equal token length
+share a batch (no padding, so every row sees exactly the numbers it would see alone). Tokens are drawn by
+`sampler.sample_step`, whose noise depends only on (sample seed, step, token), so a sample does not depend on
+what else is in the batch, the shard, or the run. Sampling parameters come only from each request; the
+model's generation_config is never consulted.
+
+`score` runs a teacher-forced forward pass and applies the output head in chunks, so long responses never
+materialize a [tokens, vocab] matrix at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import torch
+
+from rlvr_limits.sampling.requests import Completion, Request
+from rlvr_limits.sampling.sampler import RowParams, sample_step
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+#: Finished rows stay in the batch (their outputs ignored) until this fraction of rows is finished: compacting
+#: the KV cache copies all of it, so doing it whenever a row finishes costs more than the wasted compute.
+_COMPACT_FRACTION = 0.25
+
+
+_Batch = list[tuple[tuple[int, ...], list[Request]]]
+
+
+def _plan_batches(requests: Iterable[Request], batch_rows: int) -> list[_Batch]:
+    """Group requests by prompt, then pack prompts of equal length into batches of <= `batch_rows` rows."""
+    by_prompt: dict[tuple[int, ...], list[Request]] = {}
+    for request in requests:
+        if not request.prompt_ids:
+            raise ValueError(f"request {request.key}: empty prompt")
+        if request.images:
+            raise ValueError(f"request {request.key}: the hf engine takes no image prompts; use vllm")
+        by_prompt.setdefault(tuple(request.prompt_ids), []).append(request)
+    by_length: dict[int, _Batch] = {}
+    for prompt, group in by_prompt.items():
+        for start in range(0, len(group), batch_rows):
+            by_length.setdefault(len(prompt), []).append((prompt, group[start:start + batch_rows]))
+    batches = []
+    for units in by_length.values():
+        batch: _Batch = []
+        rows = 0
+        for prompt, group in units:
+            if batch and rows + len(group) > batch_rows:
+                batches.append(batch)
+                batch, rows = [], 0
+            batch.append((prompt, group))
+            rows += len(group)
+        batches.append(batch)
+    return batches
+
+
+class HFEngine:
+    """Sampling and scoring with a transformers causal LM.
+
+    `HFEngine(model, tokenizer)` wraps a model already in memory (e.g. a policy being trained);
+    `HFEngine.from_pretrained(path)` loads one the way every stage does (float32 on CPU, one torch thread).
+    `batch_rows` bounds the rows decoded together; `score_tokens` the padded tokens of one scoring batch.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, *, batch_rows: int = 1024, score_tokens: int = 16384,
+                 head_chunk: int = 1024) -> None:
+        if batch_rows < 1 or score_tokens < 1 or head_chunk < 1:
+            raise ValueError("batch_rows, score_tokens and head_chunk must be positive")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_rows = batch_rows
+        self.score_tokens = score_tokens
+        self.head_chunk = head_chunk
+        self.device = next(model.parameters()).device
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike[str], *, tokenizer: Any = None, dtype: str = "auto",
+                        threads: int | None = 1, **options: Any) -> HFEngine:
+        """Load a model directory offline; `dtype="auto"` means float32 on CPU (bf16 matmuls are slow and
+        noisy there) and the checkpoint's dtype on a GPU. `threads=None` leaves torch's thread count alone."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        if dtype == "auto":
+            torch_dtype: Any = torch.float32 if device == "cpu" else "auto"
+        elif dtype in _DTYPES:
+            torch_dtype = _DTYPES[dtype]
+        else:
+            raise ValueError(f"dtype must be auto or one of {sorted(_DTYPES)}, got {dtype!r}")
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(device).eval()
+        if tokenizer is None:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+        return cls(model, tokenizer, **options)
+
+    def describe(self) -> dict[str, Any]:
+        import transformers
+
+        return {
+            "engine": "hf",
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "dtype": str(next(self.model.parameters()).dtype).removeprefix("torch."),
+            "device": str(self.device),
+            "torch_threads": torch.get_num_threads(),
+            "batch_rows": self.batch_rows,
+            "cpu": platform.processor() or platform.machine(),
+            "gpu": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else None,
+            "sampler": "Gumbel-max with splitmix64 noise keyed on (sample seed, step, token id), applied "
+                       "after temperature, top-k and top-p (vLLM's top-p rule)",
+        }
+
+    def sent_parameters(self, request: Request) -> dict[str, Any]:
+        return {**dataclasses.asdict(request.sampling), "seed": "per sample (the seed column)"}
+
+    def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
+        for batch in _plan_batches(requests, self.batch_rows):
+            yield from self._generate_batch(batch)
+
+    @torch.inference_mode()
+    def _generate_batch(self, batch: _Batch) -> Iterator[Completion]:
+        device = self.device
+        requests = [r for _, group in batch for r in group]
+        max_new = torch.tensor([r.sampling.max_tokens for r in requests], device=device)
+        owner = torch.tensor([i for i, (_, group) in enumerate(batch) for _ in group], device=device)
+        out = self.model(input_ids=torch.tensor([p for p, _ in batch], device=device), use_cache=True,
+                         logits_to_keep=1)
+        cache = out.past_key_values
+        cache.batch_select_indices(owner)
+        logits = out.logits[:, -1, :][owner]
+        params = RowParams(
+            seeds=torch.tensor([r.seed for r in requests], dtype=torch.int64, device=device),
+            temperature=torch.tensor([r.sampling.temperature for r in requests], device=device),
+            top_p=torch.tensor([r.sampling.top_p for r in requests], device=device),
+            top_k=torch.tensor([r.sampling.top_k for r in requests], device=device),
+        )
+        width = max(1, *(len(r.sampling.stop_token_ids) for r in requests))
+        stop_ids = torch.full((len(requests), width), -1, dtype=torch.int64, device=device)
+        for i, r in enumerate(requests):
+            if r.sampling.stop_token_ids:
+                stop_ids[i, :len(r.sampling.stop_token_ids)] = torch.tensor(r.sampling.stop_token_ids)
+        tokens = torch.zeros((len(requests), int(max_new.max())), dtype=torch.int64, device=device)
+        entropy = torch.zeros(len(requests), dtype=torch.float64, device=device)
+        windows = [max((len(s) for s in r.sampling.stop), default=0) + 4 for r in requests]
+        rows = torch.arange(len(requests), device=device)  # request index of each batch row
+        alive = torch.ones(len(requests), dtype=torch.bool, device=device)
+        step = 0
+        while True:
+            chosen, step_entropy = sample_step(logits, params, step)
+            tokens[rows, step] = chosen
+            entropy[rows] += step_entropy.double()
+            step += 1
+            by_token = (chosen[:, None] == stop_ids[rows]).any(1)
+            done = alive & (by_token | (max_new[rows] <= step))
+            by_string = self._stop_string_rows(requests, rows, alive, tokens, step, windows)
+            if by_string:
+                done[torch.tensor(by_string, device=device)] = True
+            for j in done.nonzero().flatten().tolist():
+                i = int(rows[j])
+                yield self._completion(requests[i], tokens[i, :step].tolist(), float(entropy[i]) / step,
+                                       bool(by_token[j]) or j in by_string)
+            alive &= ~done
+            n_alive = int(alive.sum())
+            if n_alive == 0:
+                return
+            if len(rows) - n_alive >= _COMPACT_FRACTION * len(rows):
+                keep = alive.nonzero().flatten()
+                cache.batch_select_indices(keep)
+                rows, chosen, params, alive = rows[keep], chosen[keep], params.select(keep), alive[keep]
+            logits = self.model(input_ids=chosen[:, None], past_key_values=cache, use_cache=True,
+                                logits_to_keep=1).logits[:, -1, :]
+
+    def _stop_string_rows(self, requests: list[Request], rows: torch.Tensor, alive: torch.Tensor,
+                          tokens: torch.Tensor, step: int, windows: list[int]) -> list[int]:
+        """Positions of live rows whose newest tokens complete a stop string (only the tail is decoded)."""
+        hits = []
+        for j, (i, live) in enumerate(zip(rows.tolist(), alive.tolist(), strict=True)):
+            stops = requests[i].sampling.stop
+            if live and stops:
+                tail = self.tokenizer.decode(tokens[i, max(0, step - windows[i]):step].tolist(),
+                                             skip_special_tokens=True)
+                if any(s in tail for s in stops):
+                    hits.append(j)
+        return hits
+
+    def _completion(self, request: Request, token_ids: list[int], entropy: float,
+                    stopped: bool) -> Completion:
+        text = self.tokenizer.decode(token_ids, skip_special_tokens=True)
+        cuts = [(text.find(s), s) for s in request.sampling.stop if s in text]
+        if cuts:
+            at, stop = min(cuts)
+            text = text[:at + len(stop)] if request.sampling.include_stop else text[:at]
+        return Completion(
+            problem_id=request.problem_id, sample_idx=request.sample_idx, seed=request.seed, text=text,
+            token_ids=tuple(token_ids), prompt_tokens=len(request.prompt_ids),
+            finish_reason="stop" if stopped else "length", entropy=entropy,
+        )
+
+    def score(self, prompt_ids: Sequence[int], response_ids: Sequence[int]) -> list[float]:
+        return self.score_batch([(prompt_ids, response_ids)])[0]
+
+    @torch.inference_mode()
+    def score_batch(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[list[float]]:
+        """Right-padded batches of similar length; causal attention means padding after a sequence cannot
+        change its positions, so no attention mask is needed."""
+        results: list[list[float]] = [[] for _ in pairs]
+        for prompt, _ in pairs:
+            if not prompt:
+                raise ValueError("scoring needs a prompt token to condition the first response token on")
+        order = sorted((i for i, (_, r) in enumerate(pairs) if r),
+                       key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+        batch: list[int] = []
+        for i in order:
+            length = len(pairs[i][0]) + len(pairs[i][1])
+            if batch and length * (len(batch) + 1) > self.score_tokens:
+                self._score_rows(pairs, batch, results)
+                batch = []
+            batch.append(i)
+        if batch:
+            self._score_rows(pairs, batch, results)
+        return results
+
+    def _score_rows(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]], batch: list[int],
+                    results: list[list[float]]) -> None:
+        sequences = [list(pairs[i][0]) + list(pairs[i][1]) for i in batch]
+        width = max(len(s) for s in sequences)
+        ids = torch.tensor([s + [0] * (width - len(s)) for s in sequences], device=self.device)
+        hidden = self.model.get_decoder()(input_ids=ids).last_hidden_state
+        head = self.model.get_output_embeddings()
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        for row, i in enumerate(batch):
+            start, n = len(pairs[i][0]) - 1, len(pairs[i][1])
+            targets = torch.tensor(list(pairs[i][1]), device=self.device)
+            values = []
+            for lo in range(0, n, self.head_chunk):
+                logits = head(hidden[row, start + lo:start + min(n, lo + self.head_chunk)]).float()
+                if cap:
+                    logits = torch.tanh(logits / cap) * cap
+                logp = logits.log_softmax(-1)
+                values.append(logp.gather(1, targets[lo:lo + self.head_chunk, None]).squeeze(1))
+            results[i] = torch.cat(values).double().tolist()

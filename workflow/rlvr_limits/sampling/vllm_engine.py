@@ -1,0 +1,197 @@
+"""The vLLM engine (offline API of vLLM 0.33), imported only when a GPU job runs it.
+
+Everything that decides what vLLM is asked is a pure function of our own objects (`llm_kwargs`,
+`sampling_kwargs`, `prompt_input`, `score_kwargs`) or reads plain attributes of vLLM's outputs
+(`completion_from_output`, `response_logprobs`), so it is tested without vLLM or a GPU; `VllmEngine` only
+passes those dicts to `vllm.LLM(**kw)` and `vllm.SamplingParams(**kw)`.
+
+Choices, each against a known trap:
+- `generation_config="vllm"` and fully explicit SamplingParams: nothing from the model's
+  generation_config.json (temperature, top-k, repetition penalty) leaks in; `max_tokens` is always set
+  (vLLM's default is 16).
+- `n=1` with a hashed seed per sample, never `n>1` (its children get seeds seed, seed+1, ..., which overlap
+  between requests).
+- Prompts go in as token ids (`TokensPrompt`), the ones the length check counted; only multimodal prompts go
+  in as text so vLLM can expand the image placeholder.
+- `logprobs=0` with `logprobs_mode="processed_logprobs"` returns, for free, each sampled token's
+  log-probability under the distribution it was drawn from (after temperature/top-k/top-p): its negative
+  mean is an unbiased estimate of the per-token entropy of the sampling distribution.
+- Requests are sent in chunks so the journal advances during a long shard; each chunk is still large enough
+  for continuous batching.
+- Scoring is a prefill with `prompt_logprobs=0`, which returns the log-probability of every prompt token;
+  the response's positions are read off after the prompt. Since vLLM applies `logprobs_mode` to prompt
+  logprobs too, scoring requests use temperature 1 and no top-k/top-p, where processed equals raw.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from rlvr_limits.sampling.requests import Completion, Request
+from rlvr_limits.sampling.templates import Images
+
+#: Qwen2.5-VL: 14-pixel patches merged 2×2, so one visual token per 28×28 pixels of the resized image.
+QWEN_VL_PIXELS_PER_TOKEN_SIDE = 28
+
+
+def llm_kwargs(model_path: str, *, seed: int, tensor_parallel: int, max_model_len: int, dtype: str,
+               images: Images | None = None) -> dict[str, Any]:
+    """Arguments of `vllm.LLM(...)` for one sampling job."""
+    kwargs: dict[str, Any] = {
+        "model": str(model_path),
+        "tokenizer": str(model_path),
+        "seed": seed,
+        "generation_config": "vllm",
+        "tensor_parallel_size": tensor_parallel,
+        "max_model_len": max_model_len,
+        "dtype": dtype,
+        "logprobs_mode": "processed_logprobs",
+        "trust_remote_code": False,
+    }
+    if images is not None:
+        kwargs["limit_mm_per_prompt"] = {"image": 1, "video": 0}
+        kwargs["mm_processor_kwargs"] = {"min_pixels": images.min_pixels, "max_pixels": images.max_pixels}
+    return kwargs
+
+
+def sampling_kwargs(request: Request) -> dict[str, Any]:
+    """Arguments of `vllm.SamplingParams(...)` for one request: every sampling knob set explicitly."""
+    s = request.sampling
+    return {
+        "n": 1,
+        "seed": request.seed,
+        "temperature": s.temperature,
+        "top_p": s.top_p,
+        "top_k": 0 if s.top_k == -1 else s.top_k,
+        "min_p": 0.0,
+        "repetition_penalty": 1.0,
+        "presence_penalty": 0.0,
+        "frequency_penalty": 0.0,
+        "max_tokens": s.max_tokens,
+        "stop": list(s.stop),
+        "stop_token_ids": list(s.stop_token_ids),
+        "include_stop_str_in_output": s.include_stop,
+        "ignore_eos": False,
+        "skip_special_tokens": True,
+        "logprobs": 0,
+    }
+
+
+def prompt_input(request: Request) -> dict[str, Any]:
+    """The prompt as vLLM takes it: a TokensPrompt dict, or text plus images for a multimodal request."""
+    if request.images:
+        images = list(request.images)
+        return {"prompt": request.prompt_text,
+                "multi_modal_data": {"image": images[0] if len(images) == 1 else images}}
+    return {"prompt_token_ids": list(request.prompt_ids)}
+
+
+def score_kwargs() -> dict[str, Any]:
+    """Arguments of `vllm.SamplingParams(...)` for a scoring prefill."""
+    return {"n": 1, "max_tokens": 1, "temperature": 1.0, "prompt_logprobs": 0, "detokenize": False}
+
+
+def load_image(ref: str | bytes, images: Images) -> Any:
+    """Decode and resize one problem image as Qwen-VL's own utilities do (a path, a URL or encoded bytes)."""
+    from qwen_vl_utils import fetch_image
+
+    source = ref if isinstance(ref, str) else "data:image;base64," + base64.b64encode(ref).decode("ascii")
+    return fetch_image({"image": source, "min_pixels": images.min_pixels, "max_pixels": images.max_pixels})
+
+
+def visual_tokens(image: Any) -> int:
+    """Number of prompt tokens vLLM expands one resized image into (Qwen2.5-VL)."""
+    width, height = image.size
+    side = QWEN_VL_PIXELS_PER_TOKEN_SIDE
+    return (width // side) * (height // side)
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _logprob(entry: Any, token: int) -> float:
+    value = entry[token]
+    return float(getattr(value, "logprob", value))
+
+
+def completion_from_output(request: Request, output: Any) -> Completion:
+    """Our Completion from a vLLM RequestOutput (reads .outputs[0].text/token_ids/finish_reason/logprobs)."""
+    out = output.outputs[0]
+    token_ids = tuple(out.token_ids)
+    logprobs = out.logprobs
+    if logprobs and token_ids:
+        entropy = -sum(_logprob(entry, tok) for entry, tok in zip(logprobs, token_ids, strict=False)) / len(
+            token_ids)
+    else:
+        entropy = math.nan
+    return Completion(
+        problem_id=request.problem_id, sample_idx=request.sample_idx, seed=request.seed, text=out.text,
+        token_ids=token_ids, prompt_tokens=len(output.prompt_token_ids or request.prompt_ids),
+        finish_reason=str(out.finish_reason), entropy=entropy,
+    )
+
+
+def response_logprobs(prompt_logprobs: Sequence[Any], sequence: Sequence[int], start: int) -> list[float]:
+    """Log-probabilities of `sequence[start:]` from vLLM's per-position prompt_logprobs (entry 0 is None)."""
+    return [_logprob(prompt_logprobs[i], sequence[i]) for i in range(start, len(sequence))]
+
+
+class VllmEngine:
+    """vLLM behind the Engine interface; `tokenizer` is the model's transformers tokenizer."""
+
+    def __init__(self, kwargs: dict[str, Any], tokenizer: Any, chunk: int = 4096) -> None:
+        import vllm
+
+        self._vllm = vllm
+        self.kwargs = kwargs
+        self.tokenizer = tokenizer
+        self.chunk = chunk
+        self.llm = vllm.LLM(**kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        import torch
+        import transformers
+
+        return {
+            "engine": "vllm",
+            "vllm": self._vllm.__version__,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "llm_kwargs": self.kwargs,
+            "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+            "cuda": torch.version.cuda,
+            "batch_invariant": os.environ.get("VLLM_BATCH_INVARIANT", "0"),
+            "chunk": self.chunk,
+        }
+
+    def sent_parameters(self, request: Request) -> dict[str, Any]:
+        return {**sampling_kwargs(request), "seed": "per sample (the seed column)"}
+
+    def generate(self, requests: Iterable[Request]) -> Iterator[Completion]:
+        for chunk in _chunks(requests, self.chunk):
+            params = [self._vllm.SamplingParams(**sampling_kwargs(r)) for r in chunk]
+            outputs = self.llm.generate([prompt_input(r) for r in chunk], params, use_tqdm=False)
+            for request, output in zip(chunk, outputs, strict=True):
+                yield completion_from_output(request, output)
+
+    def score(self, prompt_ids: Sequence[int], response_ids: Sequence[int]) -> list[float]:
+        return self.score_batch([(prompt_ids, response_ids)])[0]
+
+    def score_batch(self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]]) -> list[list[float]]:
+        if any(not prompt for prompt, _ in pairs):
+            raise ValueError("scoring needs a prompt token to condition the first response token on")
+        params = self._vllm.SamplingParams(**score_kwargs())
+        results: list[list[float]] = []
+        for chunk in _chunks(pairs, self.chunk):
+            sequences = [list(p) + list(r) for p, r in chunk]
+            outputs = self.llm.generate([{"prompt_token_ids": s} for s in sequences], params, use_tqdm=False)
+            for (prompt, _), sequence, output in zip(chunk, sequences, outputs, strict=True):
+                results.append(response_logprobs(output.prompt_logprobs, sequence, len(prompt)))
+        return results
