@@ -1,0 +1,169 @@
+"""The Snakemake DAG: what a dry run plans, how config errors surface, and what a change reruns.
+
+The end-to-end run uses two tiny random-init models (built like hub models) on a four-problem benchmark, so the
+real code path of every rule runs in well under two minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tiny_model import build_tiny_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True,
+                            env=env, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return result
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule -> job count, from the 'Job stats' table of a dry run."""
+    stats = output.split("Job stats:", 1)
+    if len(stats) == 1:
+        return {}
+    jobs = {}
+    for line in stats[1].splitlines()[3:]:
+        match = re.match(r"^(\S+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        if match.group(1) != "total":
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
+
+
+def planned_outputs(output: str) -> list[str]:
+    return re.findall(r"output: (.+)", output)
+
+
+def test_demo_dry_run_plans_every_stage(tmp_path: Path) -> None:
+    result = snakemake(tmp_path, "--dry-run", "--configfile", str(ROOT / "config" / "config.yaml"))
+    jobs = planned_jobs(result.stdout + result.stderr)
+    for rule in ("problems", "model", "sample", "verify", "passk", "compare", "perplexity", "passk_curves",
+                 "passk_difference", "coverage_split", "accuracy_histogram", "perplexity_distribution",
+                 "summary_table", "provenance"):
+        assert rule in jobs, f"{rule} missing from the plan: {jobs}"
+    assert any(rule.startswith("toy_") for rule in jobs), jobs
+
+
+def test_config_error_stops_before_any_job(tmp_path: Path) -> None:
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["sampling"]["temprature"] = 0.7
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "--dry-run", "--configfile", str(path), check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "config key sampling: unknown key 'temprature'" in message
+    assert "Traceback" not in message
+    assert not (tmp_path / "results").exists()
+
+
+# --------------------------------------------------------------------------- a tiny real run
+
+
+def tiny_config(workdir: Path) -> dict[str, Any]:
+    problems = [{"problem_id": str(i), "question": q, "answer": a, "answer_type": "integer", "meta": "{}"}
+                for i, (q, a) in enumerate([("1+2?", "3"), ("4+4?", "8"), ("2+7?", "9"), ("5+1?", "6")])]
+    data = workdir / "data" / "tiny.jsonl"
+    data.parent.mkdir(parents=True, exist_ok=True)
+    data.write_text("".join(json.dumps(p) + "\n" for p in problems))
+    manifest = workdir / "benchmarks.yaml"
+    manifest.write_text(yaml.safe_dump({"benchmarks": {"tiny": {
+        "type": "math", "source": {"local": "data/tiny.jsonl"}, "format": "jsonl", "loader": "normalized",
+        "n_problems": 4, "license": "CC0", "description": "four sums"}}}))
+    vocab = b"0123456789+?=;{}\\boxed"
+    for name, seed in (("base", 0), ("rl", 1)):
+        build_tiny_model(workdir / "models" / name, vocab=vocab, seed=seed)
+    model = {"engine": "hf", "template": "toy", "max_model_len": 64}
+    return {
+        "seed": 7,
+        "manifest": str(manifest),
+        "sampling": {"temperature": 1.0, "top_p": 1.0, "shard": {"problems": 2, "samples": 8}},
+        "models": {"base": {**model, "path": "models/base", "role": "base"},
+                   "rl": {**model, "path": "models/rl", "role": "rl"}},
+        "benchmarks": {"tiny": {"n_samples": 8, "k_max": 8, "max_tokens": 12, "verifiers": ["math"]}},
+        "comparisons": {"rl_vs_base": {"kind": "rl", "base": "base", "models": ["rl"], "benchmarks": ["tiny"]}},
+        "analysis": {"bootstrap": 100, "perplexity": {"responses_per_problem": 2}},
+    }
+
+
+def write_config(workdir: Path, config: dict[str, Any]) -> str:
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    config = tiny_config(workdir)
+    snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
+    return workdir, config
+
+
+def test_run_leaves_every_product(finished_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, _ = finished_run
+    results = workdir / "results"
+    for path in ("problems/tiny.parquet", "models/base.json", "samples/rl/tiny/000.parquet",
+                 "samples/rl/tiny/001.parquet", "verdicts/rl/tiny.parquet", "passk/base/tiny.parquet",
+                 "compare/rl_vs_base/tiny.json", "perplexity/base/rl/tiny.parquet", "tables/rl_vs_base.csv",
+                 "figures/rl_vs_base/passk.svg", "figures/rl_vs_base/passk.png", "figures/rl_vs_base/passk.html",
+                 "figures/rl_vs_base/passk.vl.json", "provenance.json", "logs/sample/rl/tiny/000.log",
+                 "benchmarks/sample/rl/tiny/000.tsv"):
+        assert (results / path).is_file(), path
+    assert "samples" in (results / "logs" / "sample" / "rl" / "tiny" / "000.log").read_text()
+
+
+def test_rerun_after_run_does_nothing(finished_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, config = finished_run
+    result = snakemake(workdir, "--dry-run", "--configfile", write_config(workdir, config))
+    assert planned_jobs(result.stdout + result.stderr) == {}
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_temperature_change_resamples_only_that_model(finished_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, config = finished_run
+    changed = json.loads(json.dumps(config))
+    changed["models"]["rl"]["sampling"] = {"temperature": 0.7}
+    result = snakemake(workdir, "--dry-run", "--configfile", write_config(workdir, changed))
+    out = result.stdout + result.stderr
+    jobs = planned_jobs(out)
+    assert jobs["sample"] == 2 and jobs["verify"] == 1
+    sampled = [o for o in planned_outputs(out) if "results/samples/" in o]
+    assert sampled and all("results/samples/rl/" in o for o in sampled)
+    assert not any("results/samples/base/" in o or "results/verdicts/base/" in o for o in planned_outputs(out))
+    write_config(workdir, config)
+
+
+def test_verifier_change_reruns_no_sampling(finished_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, config = finished_run
+    changed = json.loads(json.dumps(config))
+    changed["verification"] = {"timeout_s": 3.0}
+    result = snakemake(workdir, "--dry-run", "--configfile", write_config(workdir, changed))
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert jobs.get("verify") == 2
+    assert "sample" not in jobs and "model" not in jobs and "problems" not in jobs
+    write_config(workdir, config)
+
+
+def test_report_renders(finished_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, config = finished_run
+    snakemake(workdir, "--configfile", write_config(workdir, config), "--report", "results/report.html")
+    html = (workdir / "results" / "report.html").read_text()
+    assert "rl_vs_base" in html and len(html) > 50_000
