@@ -73,6 +73,17 @@ def write_json(obj: Any, path: str | os.PathLike[str]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def write_text(text: str, path: str | os.PathLike[str]) -> None:
+    """Write `text` atomically."""
+    path = Path(path)
+    tmp = _temp_path_beside(path)
+    try:
+        tmp.write_text(text)
+        _replace_durably(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def read_json(path: str | os.PathLike[str]) -> Any:
     """Read a JSON file, naming the file and line on a syntax error."""
     path = Path(path)

@@ -9,18 +9,24 @@ rule summary_table:
             bench=W.comparisons[wc.comparison]["benchmarks"],
         ),
     output:
-        report(
+        csv=report(
             "results/tables/{comparison}.csv",
             caption="../report/table.rst",
             category="{comparison}",
             labels={"figure": "summary table"},
+        ),
+        html=report(
+            "results/tables/{comparison}.findings.html",
+            caption="../report/findings.rst",
+            category="{comparison}",
+            labels={"figure": "findings"},
         ),
     log:
         "results/logs/tables/{comparison}.log",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python -m rlvr_limits tables --summaries {input} --out {output} --log {log}"
+        "python -m rlvr_limits tables --summaries {input} --out {output.csv} --html {output.html} --log {log}"
 
 
 rule provenance:

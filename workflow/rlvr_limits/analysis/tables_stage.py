@@ -15,9 +15,10 @@ from pathlib import Path
 import polars as pl
 
 from rlvr_limits.analysis.efficiency import best_delta_se, wide_table
+from rlvr_limits.analysis.findings import findings_html
 from rlvr_limits.analysis.summary import summary_frame
 from rlvr_limits.errors import UserError
-from rlvr_limits.io import read_json
+from rlvr_limits.io import read_json, write_text
 from rlvr_limits.progress import LOG
 
 
@@ -25,6 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summaries", required=True, nargs="+",
                         help="results/compare/{comparison}/{bench}.json, one per benchmark")
     parser.add_argument("--out", required=True, help="results/tables/{comparison}.csv")
+    parser.add_argument("--html", help="also write the findings as sentences with intervals (for the report)")
     parser.add_argument("--wide", help="also write the model × benchmark table (pass@1, pass@k_max, ΔSE)")
 
 
@@ -64,4 +66,7 @@ def run(args: argparse.Namespace) -> int:
     LOG.info("tables: %d rows from %d summaries -> %s", table.height, len(summaries), args.out)
     if args.wide:
         write_csv(paper_shape(table), args.wide)
+    if args.html:
+        comparison = str(summaries[0][1]["comparison"])
+        write_text(findings_html(comparison, [summary for _, summary in summaries]), args.html)
     return 0

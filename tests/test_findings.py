@@ -1,0 +1,39 @@
+"""The findings page states every number with its interval and never hides an inconclusive result."""
+
+from __future__ import annotations
+
+from rlvr_limits.analysis.findings import findings_html
+
+
+def interval(value: float, low: float, high: float) -> dict[str, float]:
+    return {"value": value, "low": low, "high": high}
+
+
+def summary() -> dict:
+    return {
+        "comparison": "rl_vs_base", "benchmark": "toy", "base": "base", "k_max": 256, "ci": 0.95, "bootstrap": 1000,
+        "results": [{
+            "model": "rl", "verifier": "math",
+            "pass_at_1": {"base": interval(0.134, 0.11, 0.16), "other": interval(0.204, 0.18, 0.23)},
+            "pass_at_k_max": {"base": interval(0.98, 0.95, 1.0), "other": interval(0.67, 0.58, 0.76)},
+            "diff_at_1": {**interval(0.07, 0.05, 0.09), "excludes_zero": True},
+            "diff_at_k_max": {**interval(-0.31, -0.62, 0.01), "excludes_zero": False},
+            "crossover": {"statement": "crossover at k=8 [4, 16] <base reaches rl>"},
+            "coverage": {"n_problems": 100, "counts": {"both": 67, "base_only": 31, "other_only": 0, "neither": 2}},
+            "delta_se": interval(0.776, 0.7, 0.85),
+        }],
+    }
+
+
+def test_sentences_carry_values_and_intervals() -> None:
+    page = findings_html("rl_vs_base", [summary()])
+    assert "pass@1: rl 20.4% [18.0%, 23.0%] vs base 13.4% [11.0%, 16.0%]" in page
+    assert "difference +7.0 points [+5.0, +9.0]" in page
+    assert "both 67, base only 31, rl only 0, neither 2" in page
+    assert "&lt;base reaches rl&gt;" in page  # statements are escaped
+
+
+def test_inconclusive_difference_is_said_so() -> None:
+    page = findings_html("rl_vs_base", [summary()])
+    assert page.count("excludes zero") == 1
+    assert "inconclusive: the 95% interval includes zero" in page

@@ -1,0 +1,72 @@
+"""The findings of a comparison in plain sentences, each number with its interval, as a small HTML page.
+
+The report shows this page next to the figures (a CSV is only a download there). It states what the data say,
+whichever way they go: a difference whose interval includes zero is called inconclusive, and a missing crossover
+is stated as such.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; max-width: 60em; }
+h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin-top: 1.4em; }
+li { margin: 0.35em 0; line-height: 1.4; }
+.yes { color: #1a7f37; font-weight: 600; } .no { color: #b35900; font-weight: 600; }
+table { border-collapse: collapse; margin: 0.5em 0; } td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; }
+"""
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _interval(iv: dict[str, Any]) -> str:
+    return f"{_pct(iv['value'])} [{_pct(iv['low'])}, {_pct(iv['high'])}]"
+
+
+def _points(iv: dict[str, Any]) -> str:
+    return f"{100 * iv['value']:+.1f} points [{100 * iv['low']:+.1f}, {100 * iv['high']:+.1f}]"
+
+
+def _verdict(iv: dict[str, Any], ci: float) -> str:
+    if iv["excludes_zero"]:
+        return f'<span class="yes">the {ci:.0%} interval excludes zero</span>'
+    return f'<span class="no">inconclusive: the {ci:.0%} interval includes zero</span>'
+
+
+def result_items(summary: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    """Sentences (HTML list items) for one model × verifier of one benchmark."""
+    base, other, k_max, ci = summary["base"], result["model"], summary["k_max"], summary["ci"]
+    cov = result["coverage"]["counts"]
+    p1, pk = result["pass_at_1"], result["pass_at_k_max"]
+    return [
+        f"pass@1: {other} {_interval(p1['other'])} vs {base} {_interval(p1['base'])}; "
+        f"difference {_points(result['diff_at_1'])}, {_verdict(result['diff_at_1'], ci)}.",
+        f"pass@{k_max}: {other} {_interval(pk['other'])} vs {base} {_interval(pk['base'])}; "
+        f"difference {_points(result['diff_at_k_max'])}, {_verdict(result['diff_at_k_max'], ci)}.",
+        f"Crossover: {html.escape(result['crossover']['statement'])}.",
+        f"Coverage within {k_max} samples ({result['coverage']['n_problems']} problems): both {cov['both']}, "
+        f"{base} only {cov['base_only']}, {other} only {cov['other_only']}, neither {cov['neither']}.",
+        f"ΔSE ({base} pass@{k_max} − {other} pass@1): {_points(result['delta_se'])}.",
+    ]
+
+
+def findings_html(comparison: str, summaries: list[dict[str, Any]]) -> str:
+    """A self-contained page for one comparison (one section per benchmark, verifier and model)."""
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(comparison)} findings</title>"
+             f"<style>{_STYLE}</style></head><body><h1>Findings: {html.escape(comparison)}</h1>"]
+    for summary in summaries:
+        parts.append(f"<p>Benchmark <b>{html.escape(summary['benchmark'])}</b>, base model "
+                     f"<b>{html.escape(summary['base'])}</b>, k up to {summary['k_max']}; intervals are "
+                     f"{summary['ci']:.0%} bootstrap intervals over problems ({summary['bootstrap']} resamples, "
+                     "paired for differences).</p>")
+        for result in summary["results"]:
+            parts.append(f"<h2>{html.escape(result['model'])} vs {html.escape(summary['base'])} "
+                         f"· {html.escape(summary['benchmark'])} · verifier {html.escape(result['verifier'])}</h2><ul>")
+            parts += [f"<li>{item}</li>" for item in result_items(summary, result)]
+            parts.append("</ul>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
