@@ -56,7 +56,10 @@ def load_engine(kind: str, model_path: str, *, tokenizer: Any = None, seed: int 
         return HFEngine.from_pretrained(model_path, tokenizer=tokenizer, dtype=dtype, threads=threads,
                                         batch_rows=batch_rows)
     if kind == "vllm":
+        from rlvr_limits.sampling.devices import pin_devices
         from rlvr_limits.sampling.vllm_engine import VllmEngine, llm_kwargs
+
+        pin_devices(tensor_parallel)
 
         kwargs = llm_kwargs(model_path, seed=seed, tensor_parallel=tensor_parallel, max_model_len=max_model_len,
                             dtype=dtype, images=images)
