@@ -61,6 +61,19 @@ def test_demo_dry_run_plans_every_stage(tmp_path: Path) -> None:
     assert any(rule.startswith("toy_") for rule in jobs), jobs
 
 
+def test_slurm_profile_plans_the_paper_config(tmp_path: Path) -> None:
+    """`snakemake --profile slurm` from the repository root, as the README says (./slurm -> profiles/slurm)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "slurm", "--directory", str(tmp_path),
+                             "--configfile", "config/paper.yaml", "--dry-run"], cwd=ROOT, capture_output=True,
+                            text=True, env=env, timeout=300)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    jobs = planned_jobs(out)
+    assert jobs["sample"] > 100 and jobs["problems"] == 6
+    assert not any(rule.startswith("toy_") for rule in jobs), "the demo config leaked into --configfile"
+
+
 def test_config_error_stops_before_any_job(tmp_path: Path) -> None:
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     config["sampling"]["temprature"] = 0.7
