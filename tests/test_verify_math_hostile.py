@@ -1,0 +1,147 @@
+"""Hostile inputs return quickly with a verdict, within a memory budget; fuzzed input never breaks `verify`.
+
+The worker process is started before the timed checks (its start-up is a one-time cost, not part of a check).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rlvr_limits.verify.math import Checker
+from rlvr_limits.verify.math.verdict import STATUSES
+
+TOWER = "5^{(5^{(5^{(5^5)})}-4)}"
+GiB = 1 << 30
+
+
+def boxed(answer: str) -> str:
+    return f"The final answer is $\\boxed{{{answer}}}$."
+
+
+def garbage(size: int, seed: int = 0) -> str:
+    rng = random.Random(seed)
+    alphabet = "0123456789abcxyz{}()[]^_\\$,.=+-*/ !\n" + "\\frac" + "\\boxed{" + "\\sqrt"
+    return "".join(rng.choice(alphabet) for _ in range(size))
+
+
+def nested_frac(depth: int) -> str:
+    return "\\frac{1}{" * depth + "2" + "}" * depth
+
+
+HOSTILE = {
+    "power tower answer": (boxed(TOWER), "5"),
+    "power tower gold": (boxed("5"), TOWER),
+    "power tower on both sides": (boxed(TOWER), TOWER),
+    "power tower in a fraction (Math-Verify #65)": (boxed(f"\\dfrac{{{TOWER}-5}}{{16}}"), "3"),
+    "10^6-digit integer": (boxed("9" * 10**6), "5"),
+    "10^6-digit integer as the last number": ("we get " + "9" * 10**6, "5"),
+    "10^6-digit integer gold": (boxed("5"), "9" * 10**6),
+    "200 kB garbage": (garbage(200_000), "\\frac{1}{2}"),
+    "200 kB garbage in a box": ("\\boxed{" + garbage(200_000, 1) + "}", "7"),
+    "10 000 unclosed boxes": ("\\boxed{" * 10_000 + "1", "1"),
+    "10 000 nested braces": (boxed("{" * 10_000 + "1" + "}" * 10_000), "1"),
+    "1 900 nested braces": (boxed("{" * 1_900 + "1" + "}" * 1_900), "1"),
+    "10 000 nested parentheses": (boxed("(" * 10_000 + "1" + ")" * 10_000), "1"),
+    "600 nested text commands": (boxed("\\text{" * 600 + "1" + "}" * 600), "1"),
+    "nested frac chain": (boxed(nested_frac(300)), "1"),
+    "deep frac chain under the length limit": (boxed(nested_frac(120)), "1"),
+    "long frac product": (boxed("\\frac{1}{2}" * 350), "0"),
+    "2000 minus signs": (boxed("-" * 2_000 + "1"), "1"),
+    "huge factorial": (boxed("(10^{9})!"), "5"),
+    "exponent of a huge power": (boxed("2^{2^{40}}"), "5"),
+    "slow symbolic sum": (boxed("\\sum_{k=1}^{10^{5}} k^{k}"), "5"),
+}
+
+
+#: identical answers need no evaluation; the last number of unclosed boxes is "1"; 1 900 braces fit the limits
+SHOULD_BE_CORRECT = {"power tower on both sides", "10 000 unclosed boxes", "1 900 nested braces"}
+SHOULD_NOT_BE_CORRECT = set(HOSTILE) - SHOULD_BE_CORRECT - {"10 000 nested braces", "10 000 nested parentheses",
+                                                             "600 nested text commands", "2000 minus signs"}
+
+
+@pytest.fixture(scope="module")
+def checker():
+    checker = Checker(timeout_s=2.0, workers=1)
+    checker.pool.warm()
+    yield checker
+    checker.close()
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_input_returns_quickly(name: str, checker: Checker) -> None:
+    response, gold = HOSTILE[name]
+    checker.pool.warm()  # a worker killed by an earlier deadline is replaced before this check is timed
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    started = time.monotonic()
+    verdict = checker.verify(response, gold)
+    elapsed = time.monotonic() - started
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before
+    assert elapsed < 3.0, (name, elapsed, verdict)
+    assert grown < GiB, (name, grown)
+    assert verdict.status in STATUSES
+    assert not verdict.reason.startswith("internal"), verdict
+    if name in SHOULD_BE_CORRECT:
+        assert verdict.correct, verdict
+    elif name in SHOULD_NOT_BE_CORRECT:
+        assert not verdict.correct, verdict
+
+
+def test_deadline_kills_a_stuck_check_and_the_pool_recovers(checker: Checker) -> None:
+    checker.pool.warm()
+    started = time.monotonic()
+    verdict = checker.verify(boxed("\\sum_{k=1}^{10^{6}} \\sin(k)"), "5")
+    assert verdict.status == "timeout" and time.monotonic() - started < 3.0
+    assert checker.verify(boxed("2^10"), "1024").correct
+
+
+def test_a_dead_worker_is_an_error_not_a_crash(checker: Checker) -> None:
+    checker.pool.warm()
+    for pid in checker.pool.pids():
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    verdict = checker.verify(boxed("\\sum_{k=1}^{3} k"), "7")
+    assert verdict.status == "error" and "worker" in verdict.reason
+    assert checker.verify(boxed("\\sum_{k=1}^{3} k"), "6").correct
+
+
+def test_worker_memory_cap() -> None:
+    """A worker caps its address space at its size plus memory_mb, so a runaway allocation fails in it."""
+    code = ("from rlvr_limits.verify.math.worker import limit_memory\n"
+            "limit_memory(64)\n"
+            "block = bytearray(512 * 1024 * 1024)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "MemoryError" in result.stderr
+
+
+TOKENS = ["0", "1", "2", "7", "42", "3.5", "x", "y", "e", "i", "\\pi", "\\infty", "+", "-", "*", "/", "^", "_",
+          "!", "=", "<", ",", ";", ".", "%", "(", ")", "[", "]", "{", "}", "\\{", "\\}", "\\frac", "\\dfrac",
+          "\\sqrt", "\\boxed{", "\\left(", "\\right)", "\\cdot", "\\times", "\\text{", "^\\circ", "\\cup", "\\pm",
+          "\\le", "\\in", "$", " ", "\\begin{pmatrix}", "\\end{pmatrix}", "&", "\\\\", "\\sin", "\\log", "\\ln",
+          "\\binom", "|", "\\lfloor", "\\rfloor", "\\sum_", "\\int", "\\lim", "\\infty", "</think>",
+          "The answer is", "Answer:", "\n"]
+latexish = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
+
+
+@pytest.fixture(scope="module")
+def fuzz_checker():
+    checker = Checker(timeout_s=0.5, workers=1)
+    yield checker
+    checker.close()
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(response=latexish, gold=st.one_of(latexish, st.sampled_from(["5", "\\frac{1}{2}", "(1,2)", "x^2+1"])))
+def test_fuzz_never_breaks_verify(fuzz_checker: Checker, response: str, gold: str) -> None:
+    verdict = fuzz_checker.verify(response, gold)
+    assert verdict.status in STATUSES
+    assert not verdict.reason.startswith("internal error"), verdict

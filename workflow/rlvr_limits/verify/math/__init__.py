@@ -1,0 +1,48 @@
+"""Math answer verification: `verify(response, gold, benchmark=None, *, truncated=False) -> Verdict`.
+
+Layers: extract the final answer (extract.py), normalize its spelling (normalize.py), split it into structure
+(structure.py), compare exactly with integers/fractions or numerically with a small bounded evaluator in the
+caller's thread (latex.py, evaluate.py, compare.py), and only for notation that evaluator refuses, compare with
+latex2sympy2_extended + sympy in killable worker processes with a deadline and a memory cap (symbolic.py,
+pool.py, worker.py). `batch.verify_table` adds a memo keyed by (benchmark, problem, cleaned answer, VERSION).
+Integer answers never leave the caller's thread and cost microseconds; `verify` is safe to call from threads.
+
+Policy choices, and why:
+
+- Percent: a `%` is a unit. `50\\%` matches `50` (the question asked for a percentage) and also `0.5` (they
+  are the same number); an answer without `%` is never multiplied or divided by 100 otherwise, so `800` does
+  not match a gold `8` (the Qwen grader's leniency is a measured source of false positives).
+- Degrees: `^\\circ` is a unit too. `90^\\circ` matches `90` and `\\frac{\\pi}{2}` (x° is xπ/180 exactly); a
+  plain `90` never matches `\\frac{\\pi}{2}`, since nothing says it is an angle.
+- `5` vs `x=5`: a left-hand side that only names the answer (a variable, `f(x)`, `(x, y)`, a word) is dropped
+  on either side, so `x=5`, `5` and `x = 2+3 = 5` (the last member of a chain that starts with a name) all
+  answer `5`, `f(x)=2x` answers `2x`, and a chain of numbers `\\frac{3}{4} = 0.75` answers `0.75`. Two named
+  equations must use the same name. Other equations (`5x-7y+11z+4=0`) are equal when one is a nonzero
+  multiple of the other, and an equation is never the answer to a gold that is not one.
+- Multiple answers: a bare list (`1, -2`, adjacent boxes, `\\pm`) or a set `\\{..\\}` is unordered and must
+  hold exactly the gold's answers (duplicates ignored): a superset is wrong, and so is a subset.
+- Order of solutions: order matters only inside brackets. `(1, 2)` is an ordered pair or an interval, and its
+  brackets count (`(0,9)` is not `[0,9)`); a bare list is accepted for a bracketed gold in the same order; a
+  one-column or one-row matrix equals the parenthesized tuple of its entries. Unions are unordered.
+- Numbers: integers, fractions and decimals compare exactly (no relative tolerance, so `1000001` is not
+  `1000000`, and `1/2004!` is not `1/2006!`). A decimal answer to an exact gold is accepted when it is the
+  gold rounded at the answer's printed precision and has at least 3 significant figures (`0.333` for `1/3`,
+  `3.14` for `\\pi`; not `0.33`). Minerva's decimal golds are rounded values: they accept any answer that
+  rounds to them at their own printed significant figures (`1.62` for `1.6`). OlympiadBench's `error` field
+  (batch only) is an absolute tolerance around the gold.
+- Inequalities in one variable are intervals (`x \\ge 2` is `[2, \\infty)`); `x \\in S` is `S`.
+- Word answers (`\\text{Evelyn}`, `\\text{(C)}`) compare without case, spaces or punctuation.
+- Base-n numbers (`52_8`) must have the same digits; the base may be omitted.
+- Units are dropped: any trailing `\\text{...}`, and unit words after a plain number (`18 dollars`).
+- `f(x)`, `I(0)`: a letter applied to one argument is an unknown function (equal only to itself applied to an
+  equal argument); `x(x+1)` is a product.
+- The last number of a response is its answer only when the gold is a plain number and the response was not
+  cut at the token limit (`truncated`, finish_reason "length"): there it is a step of unfinished work.
+- Whatever a guard refuses (exponent towers, huge factorials, answers over 4000 characters) is `error`;
+  a symbolic check past its deadline is `timeout`. Neither is ever `correct`.
+"""
+
+from rlvr_limits.verify.math.checker import Checker, verify
+from rlvr_limits.verify.math.verdict import VERSION, Verdict
+
+__all__ = ["VERSION", "Checker", "Verdict", "verify"]

@@ -1,0 +1,212 @@
+"""Find the final answer in a model response.
+
+Order (first that yields an answer wins): the last `\\boxed{}`/`\\fbox{}` (brace-matched, `\\boxed 5` too;
+adjacent boxes joined when only a comma or "and" separates them), Minerva's "final answer is $X$. I hope",
+the last of "final answer is", `Answer:` and "the answer is" (in that order when they coincide), and, only
+when the gold is a plain number and the response was not cut at the token limit, the last number in the text.
+Only the text after the last `</think>` counts; a response that opened `<think>` and never closed it has no
+answer. Every step is a linear scan, so a 200 kB response costs a few milliseconds at most.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BOX_COMMANDS = ("\\boxed", "\\fbox")
+_BRACES = re.compile(r"\\[{}]|[{}]")
+#: Text allowed between two boxes that are joined into one answer list.
+_JOINER = re.compile(r"(?:\s|\$|\\\(|\\\)|\\\[|\\\]|\\quad|\\qquad|\\text\{\s*(?:and|,)\s*\}|,|\band\b)*")
+_JOIN_WORD = re.compile(r",|\band\b")
+_MAX_JOINED = 32
+
+_ANSWER_COLON = re.compile(r"\s*+(?:\*\*|__)?\s*+[:：]")
+#: a number; a minus sign right after a letter, digit or bracket is subtraction, not a sign
+_NUMBER = re.compile(r"(?:(?<![\w)\]}])-)?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])\.\d+)(?:e[+-]?\d+)?")
+#: display math ($$..$$, \[..\]) may span lines; inline math ($..$, \(..\)) may not
+_MATH_SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|\\\[(.+?)\\\]|(?<!\\)\$((?:[^$\n\\]|\\.)+?)\$|\\\(([^\n]+?)\\\)",
+                        re.S)
+_SPAN_JOINER = re.compile(r"\s*(?:,|\band\b|,\s*and\b)\s*")
+_STRAY_DOLLAR = re.compile(r"(?<=[^\s$]),\$(?=[^\s$])")
+_SENTENCE_END = re.compile(r"\.(?:\s|$)")
+_WINDOWS = (300, 4000, 1 << 62)
+_MAX_GAP = 200
+_MAX_BOX = 20_000  # characters a box's content may span
+_MAX_BOX_TRIES = 64
+_MAX_LINE = 2000
+
+
+def final_text(response: str) -> str | None:
+    """The part of the response that may hold the answer (None: the reasoning never ended)."""
+    end = response.rfind("</think>")
+    if end >= 0:
+        return response[end + len("</think>"):]
+    if "<think>" in response:
+        return None
+    return response
+
+
+def _box_at(text: str, start: int, command: str) -> tuple[str, int] | None:
+    """(content, end) of the box whose command starts at `start`; None if its braces never close."""
+    pos = start + len(command)
+    while pos < len(text) and text[pos] in " \t":
+        pos += 1
+    if pos >= len(text):
+        return None
+    if text[pos] != "{":
+        if command == "\\boxed" and text[pos].isalpha():  # \boxedabc is not a box
+            return None
+        stop = len(text)
+        for sep in ("$", "\n", "\\]", "\\)"):
+            found = text.find(sep, pos)
+            if 0 <= found < stop:
+                stop = found
+        return text[pos:stop].strip().rstrip("."), stop
+    depth = 0
+    for match in _BRACES.finditer(text, pos, pos + _MAX_BOX):
+        token = match.group()
+        if len(token) == 2:  # an escaped brace \{ or \} is content
+            continue
+        depth += 1 if token == "{" else -1
+        if depth == 0:
+            return text[pos + 1:match.start()], match.end()
+    return None
+
+
+def _last_box_start(text: str, before: int) -> tuple[int, str] | None:
+    best = (-1, "")
+    for command in _BOX_COMMANDS:
+        found = text.rfind(command, 0, before)
+        if found > best[0]:
+            best = (found, command)
+    return best if best[0] >= 0 else None
+
+
+def boxed(text: str) -> str | None:
+    """Content of the last box, joined with the boxes right before it when only ',' or 'and' separate them."""
+    found = _last_box_start(text, len(text))
+    for _ in range(_MAX_BOX_TRIES):  # boxes that never close are skipped, a bounded number of times
+        if found is None:
+            return None
+        start, command = found
+        box = _box_at(text, start, command)
+        if box is not None:
+            break
+        found = _last_box_start(text, start)
+    else:
+        return None
+    contents = [box[0]]
+    while len(contents) < _MAX_JOINED:
+        previous = _last_box_start(text, start)
+        if previous is None:
+            break
+        prev_box = _box_at(text, previous[0], previous[1])
+        if prev_box is None or prev_box[1] > start:
+            break
+        gap = text[prev_box[1]:start]
+        if len(gap) > _MAX_GAP or _JOINER.fullmatch(gap) is None or not _JOIN_WORD.search(gap):
+            break
+        contents.append(prev_box[0])
+        start = previous[0]
+    return ", ".join(reversed(contents))
+
+
+def _clean_fragment(fragment: str) -> str | None:
+    """Turn the text after an answer marker into an answer: the math of its first sentence (display math may
+    span lines; spans are joined when only commas or "and" separate them, and continued when one ends with an
+    operator, as in `$x+$ $y$`), else the first sentence itself."""
+    text = fragment.lstrip().lstrip(":：")[:_MAX_LINE].replace("**", "").replace("__", "")
+    text = _STRAY_DOLLAR.sub(",", text)  # `$221,$8$`: a delimiter typed after a comma, inside one answer
+    spans: list[str] = []
+    pos = 0
+    for math in _MATH_SPAN.finditer(text):
+        gap = text[pos:math.start()]
+        content = next(g for g in math.groups() if g is not None).strip()
+        if not spans:
+            if gap.strip() and ("\n" in gap or _SENTENCE_END.search(gap)):
+                break
+            spans.append(content)
+        elif _SPAN_JOINER.fullmatch(gap):
+            spans.append(content)
+        elif not gap.strip() and "\n" not in gap and spans[-1][-1:] in ("+", "-", "=", "*", "/"):
+            spans[-1] = f"{spans[-1]} {content}"
+        else:
+            break
+        pos = math.end()
+    if spans:
+        return ", ".join(s for s in spans if s) or None
+    line = text.split("\n", 1)[0]
+    end = _SENTENCE_END.search(line)
+    if end is not None:
+        line = line[:end.start()]
+    return line.strip().rstrip(".,;").strip() or None
+
+
+def _last_answer_colon(lower: str) -> int:
+    """End of the last `Answer:` (also `**Answer:**`, `Final Answer:`), or -1."""
+    end = len(lower)
+    while (found := lower.rfind("answer", 0, end)) >= 0:
+        colon = _ANSWER_COLON.match(lower, found + len("answer"))
+        if colon is not None and (found == 0 or not lower[found - 1].isalpha()):
+            return colon.end()
+        end = found
+    return -1
+
+
+def _after_markers(text: str) -> str | None:
+    """The answer stated after the last of "final answer is", `Answer:` and "the answer is" (when two end at
+    the same place, that order decides). A marker earlier in the reasoning never beats the closing statement."""
+    lower = text.lower()
+    ends = []
+    for priority, phrase in enumerate(("final answer is", "the answer is")):
+        found = lower.rfind(phrase)
+        if found >= 0:
+            ends.append((found + len(phrase), -2 * priority))
+    colon = _last_answer_colon(lower)
+    if colon >= 0:
+        ends.append((colon, -1))
+    for end, _ in sorted(ends, reverse=True):
+        answer = _clean_fragment(text[end:])
+        if answer is not None:
+            return answer
+    return None
+
+
+def last_number(text: str) -> str | None:
+    """The last number written in the text (commas as thousands separators allowed)."""
+    for window in _WINDOWS:
+        numbers = _NUMBER.findall(text, max(0, len(text) - window))
+        if numbers:
+            return numbers[-1]
+        if window >= len(text):
+            break
+    return None
+
+
+def _minerva(text: str) -> str | None:
+    """The answer sentence of Minerva's few-shot format: "final answer is $X$. I hope it is correct"."""
+    start = text.rfind("final answer is $")
+    if start < 0:
+        return None
+    start += len("final answer is $")
+    stop = text.find("$. I hope", start)
+    if stop < 0:
+        return None
+    return text[start:stop].strip() or None
+
+
+def extract_answer(response: str, numeric_gold: bool, truncated: bool = False) -> str | None:
+    """The final answer written in `response`, or None when it has none. A `truncated` response (cut at the
+    token limit) never gets the last-number fallback: its last number is a step of unfinished work."""
+    text = final_text(response)
+    if text is None:
+        return None
+    answer = boxed(text)
+    if answer is not None:
+        return answer.strip() or None
+    minerva = _minerva(text)
+    if minerva is not None:
+        return minerva
+    answer = _after_markers(text)
+    if answer is not None:
+        return answer
+    return last_number(text) if numeric_gold and not truncated else None

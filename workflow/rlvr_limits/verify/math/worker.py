@@ -1,0 +1,80 @@
+"""A worker process of the sympy path: `python -m rlvr_limits.verify.math.worker FD MEMORY_MB [warm-up]`.
+
+It caps its memory, says it is ready, then judges (gold, benchmark, tolerance, answer) tasks received on the
+socket FD, one at a time, until the socket closes (pool.py owns its life and kills it past a deadline).
+"""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from multiprocessing.connection import Connection
+
+from rlvr_limits.verify.math import checker, symbolic
+from rlvr_limits.verify.math.verdict import ERROR
+
+
+def run(task: tuple[object, ...]) -> tuple[str, str]:
+    """task = (gold, benchmark, tolerance, answer) → (status, reason); never raises."""
+    try:
+        gold_text, benchmark, tolerance, answer = task
+        gold = checker.parse_gold(str(gold_text), None if benchmark is None else str(benchmark),
+                                  tolerance if isinstance(tolerance, Fraction) else None)
+        return checker.judge(gold, str(answer), symbolic.symbolic_equal)
+    except MemoryError:
+        return (ERROR, "memory limit reached in the symbolic check")
+    except RecursionError:
+        return (ERROR, "expression nested too deeply for the symbolic check")
+    except Exception as exc:  # sympy raises many kinds of errors on odd input; report, never die
+        return (ERROR, f"symbolic check failed: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def _vm_size_bytes() -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def limit_memory(memory_mb: int) -> None:
+    """RLIMIT_AS = the current size + memory_mb (where the platform has both)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: the deadline still applies
+        return
+    size = _vm_size_bytes()
+    if size is None:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + memory_mb * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def serve(conn: Connection) -> None:
+    conn.send(("ready", ""))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(run(task))
+
+
+def main(argv: list[str]) -> int:
+    """argv: FD MEMORY_MB [warm-up|cold]."""
+    fd, memory_mb = int(argv[0]), int(argv[1])
+    if argv[2:3] == ["warm-up"]:
+        symbolic.warm_up()
+    limit_memory(memory_mb)
+    serve(Connection(fd))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
