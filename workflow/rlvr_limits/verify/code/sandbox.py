@@ -1,0 +1,308 @@
+"""Start and drive the sandboxed program runner (`runner.py`).
+
+With bubblewrap the runner lives in fresh namespaces: no network (its own empty network namespace), its own
+pid namespace (when the sandbox ends, the kernel kills everything in it), a read-only view of only the
+interpreter, its libraries and /usr, a private size-capped /tmp, no capabilities except, for a root caller,
+the two it needs to drop each program to an unprivileged uid of its own (uid 0 is exempt from RLIMIT_NPROC,
+so a fork bomb is only contained once the uid is dropped). Without bubblewrap the runner is a plain process
+under the same rlimits and uid drop: programs can then read the file system and use the network. The level
+in use is `isolation()`; it is logged once per run when it is the weaker one.
+
+A `Sandbox` is one runner process; it runs one program at a time and is reused for the next program.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import pickle
+import select
+import shutil
+import site
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlvr_limits.progress import LOG
+
+BUBBLEWRAP = "bubblewrap"
+RLIMITS = "rlimits"
+RUNNER = Path(__file__).with_name("runner.py")
+START_TIMEOUT_S = 60.0
+WATCHDOG_SLACK_S = 10.0
+
+_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONUTF8": "1",
+        "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+_uid_lock = threading.Lock()
+_uid_slots = itertools.count()
+_level: str | None = None
+_level_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-program resource limits. `memory_mb` is added to the program's size at start (RLIMIT_AS)."""
+
+    memory_mb: int = 4096
+    nproc: int = 64
+    file_mb: int = 64
+    tmp_mb: int = 256
+
+
+class SandboxError(RuntimeError):
+    """The runner could not be started or stopped answering."""
+
+
+def _sandbox_uid() -> int | None:
+    """For a root caller: a uid of its own per sandbox (process counts are per uid); otherwise keep ours."""
+    if os.geteuid() != 0:
+        return None
+    with _uid_lock:
+        slot = next(_uid_slots) % 64
+    return 100_000 + (os.getpid() % 100_000) * 64 + slot
+
+
+def _python_roots() -> list[str]:
+    """Directories that the interpreter and its packages need, outermost first, without nesting."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+             *site.getsitepackages()}
+    roots: list[str] = []
+    for path in sorted(os.path.realpath(p) for p in paths if os.path.isdir(p)):
+        if path.startswith("/usr/") or any(path == r or path.startswith(r + "/") for r in roots):
+            continue
+        roots.append(path)
+    # sys.prefix itself (a venv) must be visible under its own name for its pyvenv.cfg to be found.
+    for path in (sys.prefix, os.path.dirname(sys.executable)):
+        if path != os.path.realpath(path) and path not in roots:
+            roots.append(path)
+    return roots
+
+
+def _parents(path: str) -> list[str]:
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def bwrap_argv(limits: Limits, root: bool) -> list[str]:
+    argv = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    if root:
+        argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        argv += ["--unshare-user"]
+    argv += ["--ro-bind", "/usr", "/usr"]
+    for top in _TOP_LEVEL:
+        if os.path.islink(top):
+            argv += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            argv += ["--ro-bind", top, top]
+    if os.path.isfile("/etc/ld.so.cache"):
+        argv += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    made: set[str] = {"/usr", "/etc", *_TOP_LEVEL}
+    for path in [*_python_roots(), str(RUNNER)]:
+        for parent in _parents(path):
+            if parent not in made:
+                made.add(parent)
+                argv += ["--perms", "0755", "--dir", parent]
+        argv += ["--ro-bind", os.path.realpath(path) if path == str(RUNNER) else path, path]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_mb * 1024 * 1024), "--perms", "1777",
+             "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/", "--clearenv"]
+    for key, value in _ENV.items():
+        argv += ["--setenv", key, value]
+    return argv
+
+
+#: The interpreter that runs programs (this one by default; its files must be readable by the sandbox uid).
+PYTHON = sys.executable
+#: Start-up self-test: a program that imports a module the runner has not imported itself.
+_SELF_TEST = {"mode": "functional", "key": "self-test", "program": "import colorsys\ndef f():\n    return 1\n",
+              "preamble": "", "suffix": "", "entry_point": "f", "inputs": [()], "limits": [10.0],
+              "caps": [1024], "total_s": 10.0, "startup_s": 10.0}
+
+
+def _runner_argv(uid: int | None, reap: str) -> list[str]:
+    sites = [p for p in site.getsitepackages() if os.path.isdir(p)]
+    return [PYTHON, "-S", "-s", "-B", "-P", str(RUNNER), "-" if uid is None else str(uid), reap, *sites]
+
+
+class Sandbox:
+    """One runner process. `run` executes one program job and streams its records to a callback."""
+
+    def __init__(self, limits: Limits | None = None, level: str | None = None) -> None:
+        self.limits = limits or Limits()
+        self.level = level or isolation()
+        self.uid = _sandbox_uid()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tmp: str | None = None
+        self._cached_key: str | None = None
+        self._jobs = 0
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- process management -------------------------------------------------------------------------------
+    def _start(self) -> None:
+        root = os.geteuid() == 0
+        if self.level == BUBBLEWRAP:
+            reap = "uid" if root else "all"
+            argv = bwrap_argv(self.limits, root) + _runner_argv(self.uid, reap)
+            self.workdir_base, cwd, env = "/tmp", None, None
+        else:
+            if self._tmp is None:
+                self._tmp = tempfile.mkdtemp(prefix="rlvr-code-")
+                os.chmod(self._tmp, 0o1777)
+            argv = _runner_argv(self.uid, "uid" if root else "group")
+            self.workdir_base, cwd, env = self._tmp, self._tmp, dict(_ENV)
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the runner
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                                      cwd=cwd, env=env, start_new_session=True)
+        self._cached_key = None
+        self._buffer = bytearray()
+        assert self._proc.stdout is not None
+        self._poller = select.poll()
+        self._poller.register(self._proc.stdout.fileno(), select.POLLIN)
+        try:
+            kind, payload = self._frame(time.monotonic() + START_TIMEOUT_S)
+        except (TimeoutError, EOFError):
+            err = self._stop_process()
+            raise SandboxError(f"the code runner did not start ({self.level}): {err.strip()[-500:]}") from None
+        if kind != b"E" or json.loads(payload).get("end") != "ready":
+            raise SandboxError("the code runner sent an unexpected greeting")
+        records: list[dict[str, Any]] = []
+        self.run(_SELF_TEST, lambda record: records.append(record) or True, restart=False)
+        if not (len(records) == 2 and records[1].get("s") == "ok" and records[1].get("v") == 1):
+            self._stop_process()
+            raise SandboxError(f"programs cannot run in the {self.level} sandbox ({records[-1:]}); is the "
+                               f"interpreter {PYTHON} readable by other users?")
+
+    def _stop_process(self) -> str:
+        """Kill the runner (and with bubblewrap everything in its pid namespace); return its stderr."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return ""
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, 9)
+        proc.kill()
+        proc.communicate()
+        self._stderr.seek(0)
+        err = self._stderr.read()[-4000:].decode(errors="replace")
+        self._stderr.close()
+        return err
+
+    def restart(self) -> None:
+        self._stop_process()
+        self._start()
+
+    def close(self) -> None:
+        self._stop_process()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- protocol -----------------------------------------------------------------------------------------
+    def _fill(self, n: int, deadline: float) -> None:
+        """Read from the runner until at least `n` bytes are buffered (TimeoutError, EOFError)."""
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        while len(self._buffer) < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._poller.poll(left * 1000):
+                raise TimeoutError
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+
+    def _frame(self, deadline: float) -> tuple[bytes, bytes]:
+        self._fill(5, deadline)
+        kind, size = bytes(self._buffer[:1]), struct.unpack(">I", self._buffer[1:5])[0]
+        self._fill(5 + size, deadline)
+        payload = bytes(self._buffer[5:5 + size])
+        del self._buffer[:5 + size]
+        return kind, payload
+
+    def _send(self, data: bytes) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(data)
+        self._proc.stdin.flush()
+
+    def run(self, job: dict[str, Any], on_record: Callable[[dict[str, Any]], bool],
+            restart: bool = True) -> dict[str, Any]:
+        """Run one program. `on_record(record)` returns False to stop the program early.
+
+        Returns the runner's end message ({"end": done | timeout | output | stopped | died, "signal", "code"});
+        a runner that stops answering is restarted (or, with restart=False, SandboxError is raised) and the
+        program counts as timed out (or died).
+        """
+        if self._proc is None:
+            self._start()
+        self._jobs += 1
+        job = dict(job, workdir=f"{self.workdir_base}/run-{self._jobs}", nproc=self.limits.nproc + 2,
+                   memory_mb=self.limits.memory_mb, file_mb=self.limits.file_mb)
+        if job["key"] == self._cached_key:
+            job.pop("inputs")
+        data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        deadline = time.monotonic() + job["startup_s"] + job["total_s"] + WATCHDOG_SLACK_S
+        stopped = False
+        try:
+            self._send(b"J" + struct.pack(">Q", len(data)) + data)
+            self._cached_key = job["key"]
+            while True:
+                kind, payload = self._frame(deadline)
+                if kind == b"E":
+                    return json.loads(payload)
+                try:
+                    record = json.loads(payload)
+                except (ValueError, RecursionError):
+                    record = {"s": "error", "m": "unreadable record"}
+                if not isinstance(record, dict):
+                    record = {"s": "error", "m": "unreadable record"}
+                if not on_record(record) and not stopped:
+                    stopped = True
+                    self._send(b"S")
+        except (TimeoutError, EOFError, OSError) as exc:
+            if not restart:
+                raise SandboxError(f"the code runner stopped answering ({type(exc).__name__})") from None
+            self.restart()
+            return {"end": "timeout" if isinstance(exc, TimeoutError) else "died", "signal": 0, "code": 0}
+
+
+def isolation() -> str:
+    """`bubblewrap` when a sandbox starts on this machine, else `rlimits` (warned about once per process)."""
+    global _level
+    with _level_lock:
+        if _level is None:
+            _level = _probe()
+            if _level == RLIMITS:
+                LOG.warning("bubblewrap is not usable here: generated code runs under resource limits only, "
+                            "without file-system or network isolation (install the `bubblewrap` package)")
+        return _level
+
+
+def _probe() -> str:
+    if shutil.which("bwrap") is None:
+        return RLIMITS
+    try:
+        Sandbox(level=BUBBLEWRAP).close()
+    except (SandboxError, OSError) as exc:
+        LOG.debug("bubblewrap probe failed: %s", exc)
+        return RLIMITS
+    return BUBBLEWRAP
