@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,46 @@ def test_report_renders(finished_run: tuple[Path, dict[str, Any]]) -> None:
     snakemake(workdir, "--configfile", write_config(workdir, config), "--report", "results/report.html")
     html = (workdir / "results" / "report.html").read_text()
     assert "rl_vs_base" in html and len(html) > 50_000
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("headless Chromium is not installed (apt-get install chromium; .ci/run installs it)")
+
+
+def browse(url: str, *flags: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """Headless Chromium with no network access of its own, logging the page's console to stderr."""
+    return subprocess.run(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={workdir / 'chromium-profile'}", "--enable-logging=stderr", "--v=0",
+         "--virtual-time-budget=8000", "--window-size=1400,1000", *flags, url],
+        capture_output=True, text=True, timeout=180)
+
+
+def console_errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "CONSOLE" in line and ("Error" in line or "Uncaught" in line)]
+
+
+def test_report_and_figures_draw_offline(finished_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, config = finished_run
+    report = workdir / "results" / "report.html"
+    if not report.exists():
+        snakemake(workdir, "--configfile", write_config(workdir, config), "--report", str(report))
+    shot = workdir / "report.png"
+    result = browse(report.as_uri(), f"--screenshot={shot}", workdir=workdir)
+    assert shot.is_file(), result.stderr[-2000:]
+    from PIL import Image
+
+    pixels = Image.open(shot).convert("L")
+    low, high = pixels.getextrema()
+    assert high - low > 100, "the report screenshot is blank"
+    assert not console_errors(result.stderr), console_errors(result.stderr)
+
+    for figure in sorted((workdir / "results" / "figures" / "rl_vs_base").glob("*.html")):
+        dom = browse(figure.as_uri(), "--dump-dom", workdir=workdir)
+        assert 'class="marks"' in dom.stdout or "<canvas" in dom.stdout, f"{figure.name} did not draw"
+        assert not console_errors(dom.stderr), (figure.name, console_errors(dom.stderr))

@@ -56,6 +56,7 @@ rule archive:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "tar --create --gzip --file {output} --exclude results/archive.tar.gz"
-        " config resources results/provenance.json results/problems results/models results/samples"
-        " results/verdicts results/passk results/compare results/figures results/tables 2> {log}"
+        "tar --create --gzip --file {output} config resources"
+        " $(cd . && ls -d results/provenance.json results/problems results/models results/samples results/verdicts"
+        " results/passk results/compare results/perplexity results/figures results/tables results/toy 2>/dev/null)"
+        " 2> {log}"
