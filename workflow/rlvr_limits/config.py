@@ -25,7 +25,11 @@ VERIFIER_TYPES = {
     "math": {"math", "arithmetic", "visual"},
     "math-verify": {"math", "arithmetic", "visual"},
     "toy_strict": {"arithmetic"},
+    "code": {"code"},
 }
+
+#: The verifier a benchmark gets when its config names none, by manifest type.
+DEFAULT_VERIFIER = {"math": "math", "arithmetic": "math", "visual": "math", "code": "code"}
 
 
 def _with_defaults(validator_class: type[jsonschema.protocols.Validator]) -> type:
@@ -164,6 +168,7 @@ class WorkflowConfig:
             raise UserError(f"config key {key}.limit: {bench['limit']} is more than the benchmark's "
                             f"{self.manifest[name].n_problems} problems")
         kind = self.manifest[name].type
+        bench.setdefault("verifiers", [DEFAULT_VERIFIER[kind]])
         for verifier in bench["verifiers"]:
             if kind not in VERIFIER_TYPES[verifier]:
                 raise UserError(f"config key {key}.verifiers: {verifier!r} cannot judge a {kind!r} benchmark "

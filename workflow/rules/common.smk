@@ -35,6 +35,22 @@ def package_code(*subpackages):
     return [os.path.relpath(f) for f in files]
 
 
+VERIFIER_CODE = {
+    "math": ["verify/math"],
+    "math-verify": ["verify/mathverify_backend"],
+    "toy_strict": ["toy/strict"],
+    "code": ["verify/code"],
+}
+
+
+def verifier_code(wildcards):
+    """The verify stage plus the code of this benchmark's verifiers only."""
+    parts = ["verify/stage", "verify/registry"]
+    for verifier in W.benchmarks[wildcards.bench]["verifiers"]:
+        parts += VERIFIER_CODE[verifier]
+    return package_code(*parts)
+
+
 def template_file(model):
     return os.path.relpath(W.template_path(W.models[model]["template"]))
 

@@ -6,7 +6,7 @@ rule verify:
     input:
         problems="results/problems/{bench}.parquet",
         samples=sample_shards,
-        code=package_code("verify", "toy/strict"),
+        code=verifier_code,
     output:
         verdicts="results/verdicts/{model}/{bench}.parquet",
         sidecar="results/verdicts/{model}/{bench}.json",

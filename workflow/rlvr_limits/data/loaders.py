@@ -10,6 +10,9 @@ pass@k numbers are computed against the same golds:
   solution for MATH500 and Minerva, the text after `####` for GSM8K, `final_answer[0]` for OlympiadBench);
 - problem_id: the record's `idx` when it has one, else its 0-based position in the file (the code's `idx`).
 
+The code loaders (`humaneval_plus`, `mbpp_plus`, `livecodebench`, `humaneval`) live with the code verifier
+(`rlvr_limits.verify.code.loaders`): they put each problem's tests into `meta`.
+
 `normalized` reads files that already hold problems (`problem_id`, `question`, `answer`, optional
 `answer_type` and `meta`), such as the files the workflow generates itself.
 
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvr_limits.errors import UserError
+from rlvr_limits.verify.code.loaders import LOADERS as CODE_LOADERS
 
 Record = dict[str, Any]
 Row = dict[str, str]
@@ -123,6 +127,7 @@ def _normalized_row(loader: str, record: Record, index: int, where: str) -> Row:
 LOADERS: dict[str, Callable[[str, Record, int, str], Row]] = {
     **{name: _math_row for name in GOLD_SOURCES},
     "normalized": _normalized_row,
+    **CODE_LOADERS,
 }
 
 

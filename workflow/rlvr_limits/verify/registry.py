@@ -20,6 +20,7 @@ BACKENDS: dict[str, str] = {
     "math": "rlvr_limits.verify.math.batch",
     "math-verify": "rlvr_limits.verify.mathverify_backend",
     "toy_strict": "rlvr_limits.toy.strict",
+    "code": "rlvr_limits.verify.code.batch",
 }
 
 
@@ -29,7 +30,11 @@ def backend(name: str) -> Backend:
     return importlib.import_module(BACKENDS[name]).verify_table
 
 
-def version(name: str) -> str:
-    """The backend's version string, recorded in the verdicts' sidecar."""
+def describe(name: str) -> dict[str, Any]:
+    """What the verdicts' sidecar records about a backend: its version, and whatever else it reports (e.g. the
+    isolation level programs ran under)."""
     module = importlib.import_module(BACKENDS[name])
-    return str(getattr(module, "VERSION", "unversioned"))
+    record: dict[str, Any] = {"version": str(getattr(module, "VERSION", "unversioned"))}
+    if hasattr(module, "sidecar"):
+        record.update(module.sidecar())
+    return record

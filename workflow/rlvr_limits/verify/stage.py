@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         tables.append(table.with_columns(verifier=pl.lit(name)))
         counts = Counter(table["verdict"].to_list())
         seconds = time.monotonic() - started
-        sidecar["verifiers"][name] = {"version": registry.version(name), "verdicts": dict(counts),
+        sidecar["verifiers"][name] = {**registry.describe(name), "verdicts": dict(counts),
                                       "seconds": round(seconds, 3)}
         LOG.info("%s: %s in %.1f s", name, dict(counts), seconds)
     verdicts = conform(pl.concat(tables, how="vertical_relaxed"), VERDICT_COLUMNS)
