@@ -6,6 +6,7 @@
   `GET /api/{models,datasets}/{repo}/tree/{rev}` (file listing), and `HEAD`/`GET
   /{datasets/}{repo}/resolve/{rev}/{path}` with the `X-Repo-Commit`, `ETag` and `Content-Length` headers
   the client requires. Unknown repos, revisions and files answer 404 with the Hub's `X-Error-Code`.
+  `failures[path]` scripts the next GETs of a file ("503", "truncate"), as in `FileServer`.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class FakeHub(_Server):
     def __init__(self) -> None:
         super().__init__(self._respond)
         self.repos: dict[tuple[str, str], dict[str, Any]] = {}
+        self.failures: dict[str, list[str]] = {}
 
     def add(self, repo_id: str, files: dict[str, bytes], repo_type: str = "model",
             refs: tuple[str, ...] = ("main",)) -> str:
@@ -154,8 +156,21 @@ class FakeHub(_Server):
                       {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": repo["commit"]})
             return
         data = repo["files"][name]
-        self.send(req, 200, data, head, {"X-Repo-Commit": repo["commit"],
-                                         "ETag": f'"{hashlib.sha256(data).hexdigest()}"'})
+        headers = {"X-Repo-Commit": repo["commit"], "ETag": f'"{hashlib.sha256(data).hexdigest()}"'}
+        queue = [] if head else self.failures.get(name) or []
+        behaviour = queue.pop(0) if queue else None
+        if behaviour == "503":
+            self.send(req, 503, b"busy", head)
+        elif behaviour == "truncate":
+            req.send_response(200)
+            for key, value in {**headers, "Content-Length": str(len(data))}.items():
+                req.send_header(key, value)
+            req.end_headers()
+            req.wfile.write(data[: len(data) // 2])
+            req.wfile.flush()
+            req.close_connection = True
+        else:
+            self.send(req, 200, data, head, headers)
 
     def _repo(self, req: BaseHTTPRequestHandler, repo_type: str, repo_id: str, rev: str,
               head: bool) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ import yaml
 from huggingface_hub import constants as hf_constants
 
 from httpfakes import FakeHub, FileServer
-from rlvr_limits.data.download import fetch, file_sha256
+from rlvr_limits.data.download import Fetched, fetch, file_sha256
 from rlvr_limits.data.manifest import Benchmark, load_manifest
 from rlvr_limits.errors import UserError
 
@@ -30,8 +30,9 @@ def bench(tmp_path: Path, source: dict, sha256: str | None = SHA) -> Benchmark:
     return load_manifest(path)["gsm8k"]
 
 
-def get(tmp_path: Path, b: Benchmark, **kw) -> object:
-    return fetch(b, tmp_path / "downloads", tmp_path / "benchmarks.lock.yaml", backoff_s=0.0, **kw)
+def get(tmp_path: Path, b: Benchmark, **kw) -> Fetched:
+    (got,) = fetch(b, tmp_path / "downloads", tmp_path / "benchmarks.lock.yaml", backoff_s=0.0, **kw)
+    return got
 
 
 def leftovers(tmp_path: Path) -> list[str]:

@@ -58,6 +58,22 @@ def test_shipped_manifest_pins_the_six_paper_benchmarks_and_the_demo():
     assert toy.loader == "normalized" and toy.n_problems == 100
 
 
+def test_shipped_manifest_declares_livecodebench_v5_as_the_study_windows_it():
+    manifest = load_manifest(SHIPPED)
+    window, full = manifest["livecodebench_v5"], manifest["livecodebench_v5_full"]
+    release_v5 = ["test.jsonl", "test2.jsonl", "test3.jsonl", "test4.jsonl", "test5.jsonl"]
+    for bench in (window, full):
+        assert bench.type == "code" and bench.loader == "livecodebench" and bench.format == "jsonl"
+        assert bench.multi_file and bench.source_kind == "hub"
+        assert {f.hub.repo for f in bench.files} == {"livecodebench/code_generation_lite"}
+        assert {f.hub.revision for f in bench.files} == {"0fe84c3912ea0c4d4a78037083943e8f0c4dd505"}
+        assert {f.hub.repo_type for f in bench.files} == {"dataset"}
+        assert set(bench.sha256.values()) == {LOCK}
+    assert [f.key for f in full.files] == release_v5 and full.n_problems == 880 and full.where is None
+    assert [f.key for f in window.files] == release_v5[2:] and window.n_problems == 279
+    assert window.where.spec() == {"field": "contest_date", "from": "2024-08-01", "until": "2025-02-01"}
+
+
 def test_the_three_source_kinds(tmp_path):
     hub = {"repo": "org/data", "repo_type": "dataset", "revision": "b" * 40, "path": "test.parquet"}
     manifest = load_manifest(write(tmp_path, {"benchmarks": {
@@ -72,6 +88,30 @@ def test_the_three_source_kinds(tmp_path):
     assert manifest["h"].source_record() == {"hub": hub}
     assert manifest["l"].local_path == "data/x.jsonl" and manifest["l"].sha256 is None
     assert manifest["l"].source_record() == {"local": "data/x.jsonl"}
+    assert not any(b.multi_file for b in manifest.values()) and all(len(b.files) == 1 for b in manifest.values())
+
+
+def test_multi_file_sources(tmp_path):
+    hub = {"repo": "org/lcb", "repo_type": "dataset", "revision": "c" * 40, "paths": ["test4.jsonl", "/test5.jsonl"]}
+    urls = ["https://example.org/v1/a.jsonl", "https://example.org/v2/b.jsonl"]
+    where = {"field": "contest_date", "from": "2024-08-01", "until": "2025-02-01"}
+    manifest = load_manifest(write(tmp_path, {"benchmarks": {
+        "h": entry(source={"hub": hub}, sha256=LOCK, where=where),
+        "u": entry(source={"urls": urls}, sha256={urls[1]: "b" * 64, urls[0]: "a" * 64}),
+        "one": entry(source={"hub": {**hub, "paths": ["test5.jsonl"]}}, sha256={"test5.jsonl": "5" * 64}),
+    }}))
+    h, u, one = manifest["h"], manifest["u"], manifest["one"]
+    assert h.multi_file and h.source_kind == "hub" and h.url is None and h.hub is None and h.local_path is None
+    assert [(f.key, f.hub.path, f.sha256) for f in h.files] == [("test4.jsonl", "test4.jsonl", LOCK),
+                                                                 ("test5.jsonl", "test5.jsonl", LOCK)]
+    assert h.files[1].description == f"hf://datasets/org/lcb@{'c' * 40}/test5.jsonl"
+    assert h.source_description == f"hf://datasets/org/lcb@{'c' * 40}/{{test4.jsonl,test5.jsonl}}"
+    assert h.source_record() == {"hub": {**hub, "paths": ["test4.jsonl", "test5.jsonl"]}}
+    assert h.where.spec() == where and manifest["u"].where is None
+    assert u.source_kind == "urls" and [f.url for f in u.files] == urls
+    assert [f.sha256 for f in u.files] == ["a" * 64, "b" * 64] and u.sha256 == {urls[0]: "a" * 64, urls[1]: "b" * 64}
+    assert u.source_record() == {"urls": urls} and u.source_description == " + ".join(urls)
+    assert one.multi_file and one.sha256 == {"test5.jsonl": "5" * 64}
 
 
 BAD_ENTRIES = [
@@ -106,6 +146,42 @@ BAD_ENTRIES = [
      "source.hub.repo_type: 'space' is not one of"),
     (entry(source={"hub": {"repo": "o/x", "revision": 1234, "path": "p"}}), "source.hub.revision: expected"),
     ("not a mapping", "benchmarks.b: expected a mapping"),
+    # multi-file sources
+    (entry(source={"hub": {"repo": "o/x", "revision": "r", "path": "p", "paths": ["q"]}}),
+     "source.hub: give exactly one of `path: <file>` (one file) or `paths: [<file>, ...]`"),
+    (entry(source={"hub": {"repo": "o/x", "revision": "r"}}), "source.hub: give exactly one of `path"),
+    (entry(source={"hub": {"repo": "o/x", "revision": "r", "paths": "test.jsonl"}}),
+     "source.hub.paths: expected a non-empty list of file paths"),
+    (entry(source={"hub": {"repo": "o/x", "revision": "r", "paths": []}}),
+     "source.hub.paths: expected a non-empty list"),
+    (entry(source={"hub": {"repo": "o/x", "revision": "r", "paths": ["a", 3]}}),
+     "source.hub.paths[1]: expected a non-empty string"),
+    (entry(source={"hub": {"repo": "o/x", "revision": "r", "paths": ["a", "/a"]}}),
+     "source.hub.paths: ['a'] listed more than once"),
+    (entry(source={"urls": "https://example.org/a.jsonl"}), "source.urls: expected a non-empty list of URLs"),
+    (entry(source={"urls": []}), "source.urls: expected a non-empty list of URLs"),
+    (entry(source={"urls": ["https://e.org/a.jsonl", "ftp://e.org/b.jsonl"]}),
+     "source.urls[1]: expected an https:// URL"),
+    (entry(source={"urls": ["https://e.org/a.jsonl", "https://e.org/a.jsonl"]}),
+     "source.urls: ['https://e.org/a.jsonl'] listed more than once"),
+    (entry(source={"urls": ["https://e.org/v1/t.jsonl", "https://e.org/v2/t.jsonl"]}),
+     "source.urls: several URLs end in the same file name ['t.jsonl']"),
+    (entry(source={"urls": ["https://e.org/a.jsonl"]}, sha256="a" * 64),
+     "benchmarks.b.sha256: a source with several files needs a mapping file -> 64 hex digits"),
+    (entry(source={"urls": ["https://e.org/a.jsonl"]}, sha256=...),
+     "benchmarks.b.sha256: a source with several files needs a mapping"),
+    (entry(source={"hub": {"repo": "o/x", "revision": "r", "paths": ["a", "b"]}}, sha256={"a": "a" * 64}),
+     "benchmarks.b.sha256: the keys must be exactly the source's files ['a', 'b']; missing ['b']"),
+    (entry(source={"hub": {"repo": "o/x", "revision": "r", "paths": ["a"]}}, sha256={"a": "a" * 64, "c": "c" * 64}),
+     "the keys must be exactly the source's files ['a']; unknown ['c']"),
+    (entry(source={"hub": {"repo": "o/x", "revision": "r", "paths": ["a"]}}, sha256={"a": LOCK}),
+     "benchmarks.b.sha256['a']: expected 64 lowercase hex digits, got 'lock'"),
+    # record filter
+    (entry(where="contest_date >= 2024-08-01"), "benchmarks.b.where: expected a mapping"),
+    (entry(where=None), "benchmarks.b.where: expected a mapping"),
+    (entry(where={"field": "d", "since": "2024-08-01"}), "benchmarks.b.where: unknown keys ['since']"),
+    (entry(where={"field": "d", "from": "1 Aug 2024"}), "benchmarks.b.where.from: expected an ISO date"),
+    (entry(where={"field": "d", "from": "2025-02-01", "until": "2024-08-01"}), "benchmarks.b.where: `from`"),
 ]
 
 

@@ -1,14 +1,16 @@
-"""Fetch a benchmark file named by the manifest: pinned, checksummed, never half-written.
+"""Fetch the files of a benchmark named by the manifest: pinned, checksummed, never half-written.
 
-- `url:` plain HTTPS with retries and exponential backoff on network errors, HTTP 408/429/5xx and
-  truncated bodies. The body streams into a temporary file beside the target and is renamed into place
-  only once its length and sha256 are right, so a partial download never lands under its final name.
-- `hub:` `huggingface_hub.hf_hub_download` at the pinned revision into `<download dir>/.hub-cache` (the
-  Hub cache layout, which handles partial files); the resolved commit is reported.
+- `url:` / `urls:` plain HTTPS with retries and exponential backoff on network errors, HTTP 408/429/5xx
+  and truncated bodies. The body streams into a temporary file beside the target and is renamed into
+  place only once its length and sha256 are right, so a partial download never lands under its final name.
+- `hub:` (`path` or `paths`) `huggingface_hub.hf_hub_download` at the pinned revision into
+  `<download dir>/.hub-cache` (the Hub cache layout: a download lands in the cache only once complete),
+  with the same retries on HTTP 408/429/5xx and network errors; the resolved commit is reported and
+  must be the same for every file of the benchmark.
 - `local:` the file is used where it is (typically made by another rule of the workflow).
 
-The expected hash comes from the manifest, or for `sha256: lock` from the lock file; a mismatch is a
-`UserError` naming the file and both hashes.
+Each file's expected hash comes from the manifest, or for `sha256: lock` from the lock file (one record
+per file for a multi-file source); a mismatch is a `UserError` naming the file and both hashes.
 """
 
 from __future__ import annotations
@@ -22,11 +24,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from rlvr_limits import __version__
 from rlvr_limits.data.lockfile import locked_sha256
-from rlvr_limits.data.manifest import LOCK, Benchmark
+from rlvr_limits.data.manifest import LOCK, Benchmark, SourceFile, url_filename
 from rlvr_limits.errors import UserError
 from rlvr_limits.progress import LOG
 
@@ -37,6 +38,8 @@ _CHUNK = 1 << 20
 class Fetched:
     """A benchmark file on local disk and how its hash was checked."""
 
+    key: str  # the file as the manifest names it (`SourceFile.key`)
+    source: str  # `SourceFile.description`, as the lock file records it
     path: Path
     sha256: str
     revision: str | None  # the commit a hub revision resolved to; None for URL and local files
@@ -57,36 +60,56 @@ def file_sha256(path: str | Path) -> str:
 
 
 def fetch(bench: Benchmark, download_dir: str | Path, lock_path: str | Path, *, retries: int = 4,
-          backoff_s: float = 2.0, timeout_s: float = 60.0, endpoint: str | None = None) -> Fetched:
-    """Bring `bench`'s file to local disk and check its sha256 (see the module docstring)."""
-    expected, origin = _expected(bench, Path(lock_path))
-    check = ("pinned" if bench.sha256 not in (None, LOCK) else
-             "locked" if expected else "record" if bench.sha256 == LOCK else "unchecked")
+          backoff_s: float = 2.0, timeout_s: float = 60.0, endpoint: str | None = None) -> list[Fetched]:
+    """Bring each of `bench`'s files to local disk, in manifest order, and check its sha256 (see the
+    module docstring)."""
+    fetched = []
+    for n, file in enumerate(bench.files, start=1):
+        if bench.multi_file:
+            LOG.info("%s: file %d/%d: %s", bench.name, n, len(bench.files), file.description)
+        fetched.append(_fetch_file(bench, file, Path(download_dir), Path(lock_path), retries=retries,
+                                   backoff_s=backoff_s, timeout_s=timeout_s, endpoint=endpoint))
+    commits = sorted({f.revision for f in fetched if f.revision is not None})
+    if len(commits) > 1:
+        raise UserError(f"{bench.source_description}: the files of benchmark {bench.name!r} came from different "
+                        f"commits {commits}; pin `source.hub.revision` to one commit hash")
+    return fetched
+
+
+def _fetch_file(bench: Benchmark, file: SourceFile, download_dir: Path, lock_path: Path, *, retries: int,
+                backoff_s: float, timeout_s: float, endpoint: str | None) -> Fetched:
+    expected, origin = _expected(bench, file, lock_path)
+    check = ("pinned" if file.sha256 not in (None, LOCK) else
+             "locked" if expected else "record" if file.sha256 == LOCK else "unchecked")
     revision = None
-    if bench.local_path is not None:
-        path = Path(bench.local_path)
+    if file.local_path is not None:
+        path = Path(file.local_path)
         if not path.is_file():
             raise UserError(f"{path}: benchmark file of {bench.name!r} not found (manifest source "
-                            f"`local: {bench.local_path}`; a rule makes it, or copy it there)")
+                            f"`local: {file.local_path}`; a rule makes it, or copy it there)")
         actual = file_sha256(path)
-        _check(path, bench.source_description, expected, actual, origin)
-    elif bench.url is not None:
-        path = Path(download_dir) / bench.name / _url_filename(bench.url)
-        actual = download_url(bench.url, path, expected, origin, retries=retries, backoff_s=backoff_s,
+        _check(path, file.description, expected, actual, origin)
+    elif file.url is not None:
+        path = download_dir / bench.name / url_filename(file.url)
+        actual = download_url(file.url, path, expected, origin, retries=retries, backoff_s=backoff_s,
                               timeout_s=timeout_s)
     else:
         # benchmark names start with a letter or digit, so this folder cannot collide with theirs
-        path, revision = _download_hub(bench, Path(download_dir) / ".hub-cache", endpoint)
+        path, revision = _download_hub(bench, file, download_dir / ".hub-cache", endpoint, retries=retries,
+                                       backoff_s=backoff_s)
         actual = file_sha256(path)
-        _check(path, bench.source_description, expected, actual, origin)
-    return Fetched(path=path, sha256=actual, revision=revision, check=check)
+        _check(path, file.description, expected, actual, origin)
+    return Fetched(key=file.key, source=file.description, path=path, sha256=actual, revision=revision,
+                   check=check)
 
 
-def _expected(bench: Benchmark, lock_path: Path) -> tuple[str | None, str]:
-    if bench.sha256 == LOCK:
-        recorded = locked_sha256(lock_path, bench.name, bench.source_description)
+def _expected(bench: Benchmark, file: SourceFile, lock_path: Path) -> tuple[str | None, str]:
+    if file.sha256 == LOCK:
+        recorded = locked_sha256(lock_path, bench.name, file.description,
+                                 file.key if bench.multi_file else None)
         return recorded, f"recorded in {lock_path}"
-    return bench.sha256, f"benchmarks.{bench.name}.sha256 in the manifest"
+    where = f"benchmarks.{bench.name}.sha256" + (f"[{file.key!r}]" if bench.multi_file else "")
+    return file.sha256, f"{where} in the manifest"
 
 
 def _check(path: Path, source: str, expected: str | None, actual: str, origin: str) -> None:
@@ -94,10 +117,6 @@ def _check(path: Path, source: str, expected: str | None, actual: str, origin: s
         raise UserError(f"{path} (from {source}): sha256 mismatch: expected {expected} ({origin}), got "
                         f"{actual}. The source changed or the file is corrupt; if the change is intended, "
                         "update the hash (or delete the lock entry) after checking the new file")
-
-
-def _url_filename(url: str) -> str:
-    return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]) or "download"
 
 
 def download_url(url: str, dest: Path, expected: str | None, origin: str, *, retries: int = 4,
@@ -159,23 +178,37 @@ def _download_once(url: str, dest: Path, timeout_s: float) -> tuple[Path, str, i
         raise
 
 
-def _download_hub(bench: Benchmark, cache_dir: Path, endpoint: str | None) -> tuple[Path, str | None]:
-    """`hf_hub_download` at the pinned revision; returns the cached file and the commit it resolved to."""
+def _download_hub(bench: Benchmark, file: SourceFile, cache_dir: Path, endpoint: str | None, *, retries: int,
+                  backoff_s: float) -> tuple[Path, str | None]:
+    """`hf_hub_download` at the pinned revision, retried on transient failures; returns the cached file and
+    the commit it resolved to."""
     from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError
 
-    from rlvr_limits.data.hub import hub_user_error
+    from rlvr_limits.data.hub import TransportError, hub_user_error
 
-    hub = bench.hub
+    hub = file.hub
     assert hub is not None
-    try:
-        local = Path(hf_hub_download(repo_id=hub.repo, filename=hub.path, repo_type=hub.repo_type,
-                                     revision=hub.revision, cache_dir=cache_dir, endpoint=endpoint))
-    except Exception as exc:
-        error = hub_user_error(exc, f"benchmark {bench.name!r} ({bench.source_description})",
-                               f"`python -m rlvr_limits problems --bench {bench.name} ...`")
-        if error is None:
-            raise
-        raise error from None
+    for attempt in range(retries + 1):
+        try:
+            local = Path(hf_hub_download(repo_id=hub.repo, filename=hub.path, repo_type=hub.repo_type,
+                                         revision=hub.revision, cache_dir=cache_dir, endpoint=endpoint))
+            break
+        except Exception as exc:
+            status = exc.response.status_code if isinstance(exc, HfHubHTTPError) and exc.response is not None \
+                else None
+            transient = isinstance(exc, TransportError) or status in (408, 429) or (status or 0) >= 500
+            if transient and attempt < retries:
+                wait = min(backoff_s * 2**attempt, 60.0)
+                LOG.warning("%s: %s; retry %d/%d in %.1f s", file.description, exc.__class__.__name__,
+                            attempt + 1, retries, wait)
+                time.sleep(wait)
+                continue
+            error = hub_user_error(exc, f"benchmark {bench.name!r} ({file.description})",
+                                   f"`python -m rlvr_limits problems --bench {bench.name} ...`")
+            if error is None:
+                raise
+            raise error from None
     # hf_hub_download returns <cache>/<repo>/snapshots/<commit>/<path>
     snapshot = local.parents[len(Path(hub.path).parts) - 1]
     return local, snapshot.name if snapshot.parent.name == "snapshots" else None

@@ -26,7 +26,7 @@ import gzip
 import json
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,25 +147,33 @@ def normalize(loader: str, records: list[tuple[str, Record]]) -> list[Row]:
 
 def read_records(path: str | Path, fmt: str) -> list[tuple[str, Record]]:
     """The records of a benchmark file, each with its location (`file:line` or `file: row N`)."""
+    return list(iter_records(path, fmt))
+
+
+def iter_records(path: str | Path, fmt: str) -> Iterator[tuple[str, Record]]:
+    """Like `read_records`, but JSON Lines files are streamed, so a caller that filters the records (the
+    manifest's `where:`) holds only those it keeps, not a whole multi-gigabyte file."""
     path = Path(path)
     if fmt == "jsonl":
-        return _jsonl_records(path, path.read_bytes())
-    if fmt == "jsonl.gz":
+        with open(path, "rb") as handle:
+            yield from _jsonl_records(path, handle)
+    elif fmt == "jsonl.gz":
         try:
-            data = gzip.decompress(path.read_bytes())
+            with gzip.open(path, "rb") as handle:
+                yield from _jsonl_records(path, handle)
         except (OSError, EOFError, zlib.error) as exc:
             raise UserError(f"{path}: not a complete gzip file ({exc}); delete it and rerun") from None
-        return _jsonl_records(path, data)
-    if fmt == "json":
-        return _json_records(path)
-    if fmt == "parquet":
-        return _parquet_records(path)
-    raise UserError(f"{path}: unknown format {fmt!r}")
+    elif fmt == "json":
+        yield from _json_records(path)
+    elif fmt == "parquet":
+        yield from _parquet_records(path)
+    else:
+        raise UserError(f"{path}: unknown format {fmt!r}")
 
 
-def _jsonl_records(path: Path, data: bytes) -> list[tuple[str, Record]]:
-    records = []
-    for lineno, raw in enumerate(data.splitlines(), start=1):
+def _jsonl_records(path: Path, lines: Iterable[bytes]) -> Iterator[tuple[str, Record]]:
+    count = 0
+    for lineno, raw in enumerate(lines, start=1):
         where = f"{path}:{lineno}"
         try:
             line = raw.decode("utf-8")
@@ -180,10 +188,10 @@ def _jsonl_records(path: Path, data: bytes) -> list[tuple[str, Record]]:
                             "truncated or not JSON Lines") from None
         if not isinstance(record, dict):
             raise UserError(f"{where}: expected a JSON object per line, got {type(record).__name__}")
-        records.append((where, record))
-    if not records:
+        count += 1
+        yield where, record
+    if not count:
         raise UserError(f"{path}: no records")
-    return records
 
 
 def _json_records(path: Path) -> list[tuple[str, Record]]:

@@ -4,6 +4,10 @@ A manifest entry with `sha256: lock` cannot be pinned in advance. Its first good
 `n_problems`) records the file's sha256 here, together with the source it came from; every later run
 enforces that hash. Commit the lock file with the manifest so collaborators get the same data.
 
+A single-file entry is `NAME: {sha256, source, recorded}`. A multi-file entry (`urls:` or `hub.paths`)
+holds one such record per file: `NAME: {files: {FILE: {sha256, source, recorded}}}`, so a file added to
+the list later is recorded on its next download while the others stay enforced.
+
 Several `problems` jobs may record at once, so updates hold an exclusive lock on the lock file's folder
 (no stray files) and replace the lock file atomically.
 """
@@ -43,37 +47,68 @@ def read_lock(path: str | Path) -> dict[str, dict[str, Any]]:
     if not isinstance(entries, dict):
         raise UserError(f"{path}: expected a top-level mapping `benchmarks:`; restore it from git")
     for name, entry in entries.items():
-        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
-            raise UserError(f"{path}: benchmarks.{name}: expected a mapping with `sha256` and `source`")
+        files = entry.get("files") if isinstance(entry, dict) else None
+        if isinstance(files, dict) and files and all(_is_record(f) for f in files.values()):
+            continue
+        if not _is_record(entry):
+            raise UserError(f"{path}: benchmarks.{name}: expected a mapping with `sha256` and `source` (or "
+                            "`files:` of such mappings); restore it from git")
     return entries
 
 
-def locked_sha256(path: str | Path, name: str, source: str) -> str | None:
-    """The recorded hash of `name`, or None; refuses an entry recorded for a different source."""
+def _is_record(entry: Any) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and "files" not in entry
+
+
+def _form_error(path: Path, name: str, file: str | None) -> UserError:
+    recorded, now = ("one file", "several files") if file is not None else ("several files", "one file")
+    return UserError(f"{path}: benchmarks.{name} was recorded for {recorded} but the manifest now gives "
+                     f"{now}; if the change is intended, delete that entry and rerun")
+
+
+def _label(name: str, file: str | None) -> str:
+    return f"benchmarks.{name}" + (f".files[{file!r}]" if file is not None else "")
+
+
+def locked_sha256(path: str | Path, name: str, source: str, file: str | None = None) -> str | None:
+    """The recorded hash of `name` (of its `file` for a multi-file entry), or None; refuses an entry
+    recorded for a different source."""
+    path = Path(path)
     entry = read_lock(path).get(name)
     if entry is None:
         return None
+    if ("files" in entry) != (file is not None):
+        raise _form_error(path, name, file)
+    if file is not None:
+        entry = entry["files"].get(file)
+        if entry is None:
+            return None
     if entry.get("source") != source:
-        raise UserError(f"{path}: benchmarks.{name} was recorded for source {entry.get('source')!r} but "
+        raise UserError(f"{path}: {_label(name, file)} was recorded for source {entry.get('source')!r} but "
                         f"the manifest now says {source!r}; if the change is intended, delete that entry "
                         "and rerun")
     return str(entry["sha256"])
 
 
-def record_sha256(path: str | Path, name: str, source: str, sha256: str) -> None:
-    """Record `sha256` for `name` unless an entry exists (a concurrent job may have recorded it first)."""
+def record_sha256(path: str | Path, name: str, source: str, sha256: str, file: str | None = None) -> None:
+    """Record `sha256` for `name` (for its `file` in a multi-file entry) unless a record exists (a concurrent
+    job may have made it first)."""
     path = Path(path)
     with _exclusive(path):
         entries = read_lock(path)
-        if name in entries:
-            old = entries[name]
+        if name in entries and ("files" in entries[name]) != (file is not None):
+            raise _form_error(path, name, file)
+        holder = entries if file is None else entries.setdefault(name, {"files": {}})["files"]
+        key = name if file is None else file
+        if key in holder:
+            old = holder[key]
             if old.get("sha256") != sha256 or old.get("source") != source:
-                raise UserError(f"{path}: benchmarks.{name} was recorded meanwhile with sha256 "
+                raise UserError(f"{path}: {_label(name, file)} was recorded meanwhile with sha256 "
                                 f"{old.get('sha256')} from {old.get('source')!r}, but this download has "
                                 f"{sha256} from {source!r}")
             return
-        entries[name] = {"sha256": sha256, "source": source,
-                         "recorded": datetime.now(UTC).isoformat(timespec="seconds")}
+        holder[key] = {"sha256": sha256, "source": source,
+                       "recorded": datetime.now(UTC).isoformat(timespec="seconds")}
         text = HEADER + yaml.safe_dump({"benchmarks": entries}, sort_keys=True, allow_unicode=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:

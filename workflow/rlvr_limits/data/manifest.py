@@ -8,24 +8,26 @@ benchmark and the key, before any job starts.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
 from rlvr_limits.data.loaders import LOADERS
+from rlvr_limits.data.where import DateWindow, parse_where
 from rlvr_limits.errors import UserError
 
 TYPES = ("math", "arithmetic", "code", "visual")
 FORMATS = ("jsonl", "jsonl.gz", "json", "parquet")
 REPO_TYPES = ("dataset", "model")
+SOURCE_KINDS = ("url", "urls", "hub", "local")
 #: `sha256: lock` means: record the hash of the first good download in the lock file, enforce it later.
 LOCK = "lock"
-ENTRY_KEYS = ("type", "source", "sha256", "format", "loader", "n_problems", "license", "description")
+ENTRY_KEYS = ("type", "source", "sha256", "format", "loader", "n_problems", "where", "license", "description")
 REQUIRED_KEYS = ("type", "source", "format", "loader", "n_problems", "license", "description")
-HUB_KEYS = ("repo", "repo_type", "revision", "path")
+HUB_KEYS = ("repo", "repo_type", "revision", "path", "paths")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -43,25 +45,18 @@ class HubFile:
 
 
 @dataclass(frozen=True)
-class Benchmark:
-    """One manifest entry. Exactly one of `url`, `hub`, `local_path` is set (see `source_kind`)."""
+class SourceFile:
+    """One file of a benchmark's source and the hash it must have. Exactly one of url/hub/local_path is set."""
 
-    name: str
-    type: str
-    source_kind: str  # "url" | "hub" | "local"
+    key: str  # how the manifest names the file: the URL, the path in the hub repository, or the local path
     url: str | None
     hub: HubFile | None
     local_path: str | None
     sha256: str | None  # 64 hex digits, "lock", or None (a local file that is not checked)
-    format: str
-    loader: str
-    n_problems: int
-    license: str
-    description: str
 
     @property
-    def source_description(self) -> str:
-        """One line naming the source, for logs, error messages and the lock file."""
+    def description(self) -> str:
+        """One line naming the file, for logs, error messages and the lock file."""
         if self.url is not None:
             return self.url
         if self.hub is not None:
@@ -69,14 +64,76 @@ class Benchmark:
             return f"hf://{h.repo_type}s/{h.repo}@{h.revision}/{h.path}"
         return f"local:{self.local_path}"
 
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One manifest entry: its source files (read in order, records concatenated) and how to read them.
+
+    `multi_file` entries name a list (`urls:` or `hub.paths`): their `sha256:` is a mapping file -> hash (or
+    `lock`, recorded per file). Single-file entries have exactly one file and a plain hash.
+    """
+
+    name: str
+    type: str
+    source_kind: str  # "url" | "urls" | "hub" | "local"
+    files: tuple[SourceFile, ...]
+    multi_file: bool
+    where: DateWindow | None
+    format: str
+    loader: str
+    n_problems: int
+    license: str
+    description: str
+
+    @property
+    def url(self) -> str | None:
+        """The URL of a single-file `url:` entry."""
+        return None if self.multi_file else self.files[0].url
+
+    @property
+    def hub(self) -> HubFile | None:
+        """The hub file of a single-file `hub:` entry."""
+        return None if self.multi_file else self.files[0].hub
+
+    @property
+    def local_path(self) -> str | None:
+        """The path of a `local:` entry (an input of the `problems` rule)."""
+        return self.files[0].local_path
+
+    @property
+    def sha256(self) -> str | dict[str, str | None] | None:
+        """The expected hash as the manifest gives it (per file for multi-file entries)."""
+        if self.multi_file:
+            return {f.key: f.sha256 for f in self.files}
+        return self.files[0].sha256
+
+    @property
+    def source_description(self) -> str:
+        """One line naming the source, for logs and error messages."""
+        if not self.multi_file:
+            return self.files[0].description
+        first = self.files[0].hub
+        if first is not None:
+            paths = ",".join(f.key for f in self.files)
+            return f"hf://{first.repo_type}s/{first.repo}@{first.revision}/{{{paths}}}"
+        return " + ".join(f.key for f in self.files)
+
     def source_record(self) -> dict[str, Any]:
         """The source as it appears in the manifest, for sidecars and provenance."""
-        if self.url is not None:
-            return {"url": self.url}
-        if self.hub is not None:
-            return {"hub": {"repo": self.hub.repo, "repo_type": self.hub.repo_type,
-                            "revision": self.hub.revision, "path": self.hub.path}}
-        return {"local": self.local_path}
+        first = self.files[0]
+        if first.hub is not None:
+            hub: dict[str, Any] = {"repo": first.hub.repo, "repo_type": first.hub.repo_type,
+                                   "revision": first.hub.revision}
+            if self.multi_file:
+                hub["paths"] = [f.key for f in self.files]
+            else:
+                hub["path"] = first.hub.path
+            return {"hub": hub}
+        if self.multi_file:
+            return {"urls": [f.key for f in self.files]}
+        if first.url is not None:
+            return {"url": first.url}
+        return {"local": first.local_path}
 
 
 def load_manifest(path: str | Path) -> dict[str, Benchmark]:
@@ -114,12 +171,15 @@ def _entry(path: Path, name: str, entry: Any) -> Benchmark:
     if missing:
         raise UserError(f"{where}: missing required keys {missing}")
 
-    kind, url, hub, local = _source(where, entry["source"])
+    kind, multi, files = _source(where, entry["source"])
+    hashes = _sha256(where, entry.get("sha256"), kind, [f.key for f in files] if multi else None)
     return Benchmark(
         name=name,
         type=_choice(where, "type", entry["type"], TYPES),
-        source_kind=kind, url=url, hub=hub, local_path=local,
-        sha256=_sha256(where, entry.get("sha256"), kind),
+        source_kind=kind,
+        files=tuple(replace(f, sha256=h) for f, h in zip(files, hashes, strict=True)),
+        multi_file=multi,
+        where=parse_where(f"{where}.where", entry["where"]) if "where" in entry else None,
         format=_choice(where, "format", entry["format"], FORMATS),
         loader=_choice(where, "loader", entry["loader"], tuple(LOADERS)),
         n_problems=_positive_int(where, "n_problems", entry["n_problems"]),
@@ -146,31 +206,81 @@ def _positive_int(where: str, key: str, value: Any) -> int:
     return value
 
 
-def _sha256(where: str, value: Any, kind: str) -> str | None:
+def _sha256(where: str, value: Any, kind: str, keys: list[str] | None) -> list[str | None]:
+    """The expected hash of each file: one for a single file, one per key (file) of a multi-file source."""
+    where = f"{where}.sha256"
+    if keys is None:
+        return [_one_sha256(where, value, kind)]
+    if value == LOCK:
+        return [LOCK] * len(keys)
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: a source with several files needs a mapping file -> 64 hex digits (one "
+                        f"entry for each of {keys}), or `lock` to record each file's hash on the first "
+                        f"download and enforce it afterwards; got {value!r}")
+    missing = [k for k in keys if k not in value]
+    unknown = sorted(str(k) for k in value if k not in keys)
+    if missing or unknown:
+        raise UserError(f"{where}: the keys must be exactly the source's files {keys}"
+                        + (f"; missing {missing}" if missing else "") + (f"; unknown {unknown}" if unknown else ""))
+    for key in keys:
+        if not (isinstance(value[key], str) and _SHA256.match(value[key])):
+            raise UserError(f"{where}[{key!r}]: expected 64 lowercase hex digits, got {value[key]!r}")
+    return [value[k] for k in keys]
+
+
+def _one_sha256(where: str, value: Any, kind: str) -> str | None:
     if value is None:
         if kind == "local":
             return None
-        raise UserError(f"{where}.sha256: required for a downloaded file: 64 hex digits, or `lock` to "
+        raise UserError(f"{where}: required for a downloaded file: 64 hex digits, or `lock` to "
                         "record the hash of the first download in the lock file and enforce it afterwards")
     if value == LOCK and kind != "local":
         return LOCK
     if isinstance(value, str) and _SHA256.match(value):
         return value
     allowed = "64 lowercase hex digits" + (", or leave it out" if kind == "local" else " or `lock`")
-    raise UserError(f"{where}.sha256: expected {allowed}, got {value!r}")
+    raise UserError(f"{where}: expected {allowed}, got {value!r}")
 
 
-def _source(where: str, source: Any) -> tuple[str, str | None, HubFile | None, str | None]:
+def _source(where: str, source: Any) -> tuple[str, bool, list[SourceFile]]:
+    """(kind, multi_file, files without their hashes) of a `source:` mapping."""
     where = f"{where}.source"
-    if not isinstance(source, dict) or len(source) != 1 or next(iter(source)) not in ("url", "hub", "local"):
-        raise UserError(f"{where}: expected exactly one of `url: <https URL>`, `hub: {{repo, repo_type, "
-                        f"revision, path}}` or `local: <path>`, got {source!r}")
+    if not isinstance(source, dict) or len(source) != 1 or next(iter(source)) not in SOURCE_KINDS:
+        raise UserError(f"{where}: expected exactly one of `url: <https URL>`, `urls: [<https URL>, ...]`, "
+                        "`hub: {repo, repo_type, revision, path | paths}` or `local: <path>`, got "
+                        f"{source!r}")
     kind, value = next(iter(source.items()))
     if kind == "url":
-        return kind, _url(f"{where}.url", value), None, None
+        url = _url(f"{where}.url", value)
+        return kind, False, [SourceFile(key=url, url=url, hub=None, local_path=None, sha256=None)]
+    if kind == "urls":
+        urls = [_url(f"{where}.urls[{i}]", u) for i, u in enumerate(_list(f"{where}.urls", value, "URLs"))]
+        names = [url_filename(u) for u in urls]
+        clash = sorted({n for n in names if names.count(n) > 1})
+        if clash:
+            raise UserError(f"{where}.urls: several URLs end in the same file name {clash}; they would be "
+                            "saved over each other")
+        return kind, True, [SourceFile(key=u, url=u, hub=None, local_path=None, sha256=None) for u in urls]
     if kind == "local":
-        return kind, None, None, _text(where, "local", value)
-    return kind, None, _hub(f"{where}.hub", value), None
+        local = _text(where, "local", value)
+        return kind, False, [SourceFile(key=local, url=None, hub=None, local_path=local, sha256=None)]
+    multi, hubs = _hub(f"{where}.hub", value)
+    return kind, multi, [SourceFile(key=h.path, url=None, hub=h, local_path=None, sha256=None) for h in hubs]
+
+
+def _list(where: str, value: Any, what: str) -> list[Any]:
+    """A non-empty list without repeated items."""
+    if not isinstance(value, list) or not value:
+        raise UserError(f"{where}: expected a non-empty list of {what}, got {value!r}")
+    repeated = sorted({str(v) for v in value if value.count(v) > 1})
+    if repeated:
+        raise UserError(f"{where}: {repeated} listed more than once")
+    return value
+
+
+def url_filename(url: str) -> str:
+    """The file name a URL's download is saved under."""
+    return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]) or "download"
 
 
 def _url(where: str, value: Any) -> str:
@@ -184,22 +294,29 @@ def _url(where: str, value: Any) -> str:
     return value
 
 
-def _hub(where: str, value: Any) -> HubFile:
+def _hub(where: str, value: Any) -> tuple[bool, list[HubFile]]:
+    """(multi_file, files) of a `hub:` mapping with `path` (one file) or `paths` (several)."""
     if not isinstance(value, dict):
         raise UserError(f"{where}: expected a mapping with keys {list(HUB_KEYS)}, got {value!r}")
     unknown = sorted(set(value) - set(HUB_KEYS))
     if unknown:
         raise UserError(f"{where}: unknown keys {unknown}; allowed keys are {list(HUB_KEYS)}")
-    for key in ("repo", "revision", "path"):
+    for key in ("repo", "revision"):
         if key not in value:
             raise UserError(f"{where}: missing required key `{key}`"
                             + (" (pin a commit hash so the data cannot change)" if key == "revision" else ""))
+    if ("path" in value) == ("paths" in value):
+        raise UserError(f"{where}: give exactly one of `path: <file>` (one file) or `paths: [<file>, ...]` "
+                        "(several files, read in order)")
     repo = _text(where, "repo", value["repo"])
     if repo.count("/") > 1 or repo.startswith("/") or repo.endswith("/"):
         raise UserError(f"{where}.repo: expected `org/name`, got {repo!r}")
-    return HubFile(
-        repo=repo,
-        repo_type=_choice(where, "repo_type", value.get("repo_type", "dataset"), REPO_TYPES),
-        revision=_text(where, "revision", value["revision"]),
-        path=_text(where, "path", value["path"]).lstrip("/"),
-    )
+    repo_type = _choice(where, "repo_type", value.get("repo_type", "dataset"), REPO_TYPES)
+    revision = _text(where, "revision", value["revision"])
+    if "path" in value:
+        paths = [_text(where, "path", value["path"]).lstrip("/")]
+    else:
+        listed = _list(f"{where}.paths", value["paths"], "file paths in the repository")
+        paths = _list(f"{where}.paths", [_text(where, f"paths[{i}]", p).lstrip("/") for i, p in enumerate(listed)],
+                      "file paths in the repository")
+    return "paths" in value, [HubFile(repo=repo, repo_type=repo_type, revision=revision, path=p) for p in paths]

@@ -1,9 +1,12 @@
 """`python -m rlvr_limits problems`: download one benchmark (pinned, checksummed) and normalize it.
 
-Writes `--out` (a Parquet table with `tables.PROBLEM_COLUMNS`, one row per problem in file order) and a
-JSON sidecar beside it (`<out>.json` without `.parquet`): source, resolved revision, sha256, problem
-count and time. The number of problems must equal the manifest's `n_problems`; `--limit` then keeps the
-first N (for quick runs). For `sha256: lock` entries the first good file is recorded in the lock file.
+The records of the benchmark's files are read in manifest order and concatenated, filtered by the
+manifest's `where:` window when it has one, and turned into problems by its loader. Writes `--out` (a
+Parquet table with `tables.PROBLEM_COLUMNS`, one row per problem in file order) and a JSON sidecar beside
+it (`<out>.json` without `.parquet`): source, resolved revision, sha256 (a mapping file -> hash for a
+multi-file source), the filter with its counts, problem count and time. The number of problems must equal
+the manifest's `n_problems`; `--limit` then keeps the first N (for quick runs). For `sha256: lock` entries
+the hashes of the first good download are recorded in the lock file.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from pathlib import Path
 
 import polars as pl
 
-from rlvr_limits.data.download import fetch
-from rlvr_limits.data.loaders import normalize, read_records
+from rlvr_limits.data.download import Fetched, fetch
+from rlvr_limits.data.loaders import Record, iter_records, normalize
 from rlvr_limits.data.lockfile import record_sha256
-from rlvr_limits.data.manifest import load_manifest
+from rlvr_limits.data.manifest import Benchmark, load_manifest
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import write_json, write_parquet
-from rlvr_limits.progress import LOG
+from rlvr_limits.progress import LOG, Progress
 from rlvr_limits.tables import PROBLEM_COLUMNS
 
 
@@ -49,33 +52,58 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{args.manifest}: no benchmark {args.bench!r}; known: {sorted(manifest)}")
     bench = manifest[args.bench]
     fetched = fetch(bench, args.download_dir, args.lock)
-    rows = normalize(bench.loader, read_records(fetched.path, bench.format))
+    single = not bench.multi_file
+    records, n_read = _records(bench, fetched)
+    rows = normalize(bench.loader, records)
     if len(rows) != bench.n_problems:
-        raise UserError(f"{fetched.path}: holds {len(rows)} problems but {args.manifest} says "
+        origin = str(fetched[0].path) if single else bench.source_description
+        kept = (f" ({len(records)} of {n_read} records kept by benchmarks.{bench.name}.where: "
+                f"{bench.where.describe()})" if bench.where else "")
+        raise UserError(f"{origin}: holds {len(rows)} problems{kept} but {args.manifest} says "
                         f"benchmarks.{bench.name}.n_problems: {bench.n_problems}; check the source (and "
                         "update n_problems and sha256 if it changed on purpose)")
-    if fetched.check == "record":
-        record_sha256(args.lock, bench.name, bench.source_description, fetched.sha256)
-        LOG.info("%s: recorded sha256 %s of %s", args.lock, fetched.sha256, bench.name)
-    kept = rows[: args.limit] if args.limit else rows
-    write_parquet(pl.DataFrame(kept, schema=PROBLEM_COLUMNS), args.out)
+    for got in fetched:
+        if got.check == "record":
+            record_sha256(args.lock, bench.name, got.source, got.sha256, None if single else got.key)
+            LOG.info("%s: recorded sha256 %s of %s (%s)", args.lock, got.sha256, bench.name, got.key)
+    kept_rows = rows[: args.limit] if args.limit else rows
+    write_parquet(pl.DataFrame(kept_rows, schema=PROBLEM_COLUMNS), args.out)
     write_json({
         "benchmark": bench.name,
         "type": bench.type,
         "source": bench.source_record(),
-        "revision": fetched.revision,
-        "sha256": fetched.sha256,
-        "sha256_check": fetched.check,
-        "file": str(fetched.path),
+        "revision": fetched[0].revision,
+        "sha256": fetched[0].sha256 if single else {f.key: f.sha256 for f in fetched},
+        "sha256_check": fetched[0].check if single else {f.key: f.check for f in fetched},
+        "file": str(fetched[0].path) if single else [str(f.path) for f in fetched],
         "format": bench.format,
+        "where": {**bench.where.spec(), "n_records": n_read, "n_kept": len(records)} if bench.where else None,
         "loader": bench.loader,
         "license": bench.license,
         "n_problems": len(rows),
-        "n_written": len(kept),
+        "n_written": len(kept_rows),
         "limit": args.limit,
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_s": round(time.monotonic() - t0, 3),
     }, sidecar_path(args.out))
-    LOG.info("%s: %d of %d problems of %s (sha256 %s, %s)", args.out, len(kept), len(rows), bench.name,
-             fetched.sha256[:12], fetched.check)
+    LOG.info("%s: %d of %d problems of %s (%s)", args.out, len(kept_rows), len(rows), bench.name,
+             ", ".join(f"{f.key} sha256 {f.sha256[:12]} {f.check}" for f in fetched))
     return 0
+
+
+def _records(bench: Benchmark, fetched: list[Fetched]) -> tuple[list[tuple[str, Record]], int]:
+    """The records of all files in order, those outside the `where:` window dropped as they stream by;
+    returns them and how many were read."""
+    records: list[tuple[str, Record]] = []
+    n_read = 0
+    progress = Progress(f"{bench.name}: read", len(fetched), "files")
+    for got in fetched:
+        for where, record in iter_records(got.path, bench.format):
+            n_read += 1
+            if bench.where is None or bench.where.keeps(where, record):
+                records.append((where, record))
+        progress.update()
+    if bench.where is not None:
+        LOG.info("%s: %d of %d records kept by where: %s", bench.name, len(records), n_read,
+                 bench.where.describe())
+    return records, n_read
