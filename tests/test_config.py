@@ -167,3 +167,20 @@ def test_verifier_settings_do_not_reach_sampling() -> None:
     w = load(demo())
     spec = w.sample_spec("toy_rl", "toy_arith")
     assert "timeout_s" not in str(spec) and "verifiers" not in spec
+
+
+def test_entropy_matching_needs_distinct_temperatures() -> None:
+    config = paper()
+    config["models"]["simplerl_zoo_7b_t10"]["sampling"] = {"temperature": 0.6}
+    expect_error(config, "entropy_matching.simplerl_7b_math500.sweep", "distinct temperatures")
+
+
+def test_entropy_matching_unknown_model() -> None:
+    config = paper()
+    config["entropy_matching"]["simplerl_7b_math500"]["reference"] = "nobody"
+    expect_error(config, "entropy_matching.simplerl_7b_math500.reference", "'nobody'")
+
+
+def test_entropy_matching_models_are_sampled() -> None:
+    w = load(paper())
+    assert ("simplerl_zoo_7b_t12", "math500") in w.sampled_pairs()

@@ -109,6 +109,7 @@ class WorkflowConfig:
         self.models: dict[str, dict[str, Any]] = config["models"]
         self.benchmarks: dict[str, dict[str, Any]] = config["benchmarks"]
         self.comparisons: dict[str, dict[str, Any]] = config.get("comparisons", {})
+        self.entropy_matching: dict[str, dict[str, Any]] = config.get("entropy_matching", {})
         self._check()
 
     @classmethod
@@ -125,6 +126,8 @@ class WorkflowConfig:
             self._check_benchmark(name, bench)
         for name, comp in self.comparisons.items():
             self._check_comparison(name, comp)
+        for name, entry in self.entropy_matching.items():
+            self._check_entropy_matching(name, entry)
         for model, bench in self.sampled_pairs():
             self._check_fits(model, bench)
 
@@ -192,6 +195,20 @@ class WorkflowConfig:
                 if "step" not in self.models[model]:
                     raise UserError(f"config key models.{model}.step: a `steps` comparison ({name}) needs the "
                                     "training step of every checkpoint")
+
+    def _check_entropy_matching(self, name: str, entry: dict[str, Any]) -> None:
+        key = f"entropy_matching.{name}"
+        for field, models in (("reference", [entry["reference"]]), ("sweep", entry["sweep"])):
+            for model in models:
+                if model not in self.models:
+                    raise UserError(f"config key {key}.{field}: unknown model {model!r} "
+                                    f"(defined under models: {', '.join(sorted(self.models))})")
+        if entry["benchmark"] not in self.benchmarks:
+            raise UserError(f"config key {key}.benchmark: unknown benchmark {entry['benchmark']!r}")
+        temperatures = [self.sampling_for(m)["temperature"] for m in entry["sweep"]]
+        if len(set(temperatures)) != len(temperatures):
+            raise UserError(f"config key {key}.sweep: the models must be sampled at distinct temperatures "
+                            f"(got {temperatures}); give each a `sampling: {{temperature: ...}}` override")
 
     # ------------------------------------------------------------------------------------- questions
     @property
@@ -266,13 +283,16 @@ class WorkflowConfig:
 
     def sampled_pairs(self) -> list[tuple[str, str]]:
         """(model, benchmark) pairs to sample: those the comparisons need, or all when there are none."""
-        if not self.comparisons:
+        if not self.comparisons and not self.entropy_matching:
             return [(m, b) for m in self.models for b in self.benchmarks]
         pairs: dict[tuple[str, str], None] = {}
         for comp in self.comparisons.values():
             for model in [comp["base"], *comp["models"]]:
                 for bench in comp["benchmarks"]:
                     pairs[(model, bench)] = None
+        for entry in self.entropy_matching.values():
+            for model in [entry["reference"], *entry["sweep"]]:
+                pairs[(model, entry["benchmark"])] = None
         return list(pairs)
 
     def comparison_benchmarks(self) -> Iterator[tuple[str, str]]:

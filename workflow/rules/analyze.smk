@@ -43,3 +43,25 @@ rule perplexity:
         "python -m rlvr_limits perplexity --scorer {input.scorer} --template {input.template}"
         " --spec {params.spec:q} --problems {input.problems} --samples {input.samples}"
         " --out {output} --log {log}"
+
+
+rule entropy_matching:
+    input:
+        reference=lambda wc: expand(
+            "results/samples/{model}/{bench}/{shard}.parquet",
+            model=W.entropy_matching[wc.name]["reference"],
+            bench=W.entropy_matching[wc.name]["benchmark"],
+            shard=W.shards(W.entropy_matching[wc.name]["reference"], W.entropy_matching[wc.name]["benchmark"]),
+        ),
+        sweep=lambda wc: [path for _, path in entropy_sweep(wc.name)],
+    output:
+        "results/entropy/{name}.json",
+    params:
+        sweep=lambda wc: " ".join(f"{t}={path}" for t, path in entropy_sweep(wc.name)),
+    log:
+        "results/logs/entropy/{name}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python -m rlvr_limits entropy --reference {input.reference} --sweep {params.sweep}"
+        " --out {output} --log {log}"

@@ -23,6 +23,7 @@ wildcard_constraints:
     comparison=NAME,
     scorer=NAME,
     generator=NAME,
+    name=NAME,
     shard=r"\d+",
 
 
@@ -94,6 +95,17 @@ def comparison_figures(comparison):
     return [f"results/figures/{comparison}/{kind}.svg" for kind in kinds]
 
 
+def entropy_sweep(name):
+    """(temperature, shard path) of every shard of the swept models of one entropy-matching entry."""
+    entry = W.entropy_matching[name]
+    bench = entry["benchmark"]
+    return [
+        (W.sampling_for(model)["temperature"], f"results/samples/{model}/{bench}/{shard}.parquet")
+        for model in entry["sweep"]
+        for shard in W.shards(model, bench)
+    ]
+
+
 def all_targets():
     targets = ["results/provenance.json"]
     for model, bench in W.sampled_pairs():
@@ -101,6 +113,7 @@ def all_targets():
     for comparison in W.comparisons:
         targets += comparison_figures(comparison)
         targets.append(f"results/tables/{comparison}.csv")
+    targets += [f"results/entropy/{name}.json" for name in W.entropy_matching]
     return targets
 
 
