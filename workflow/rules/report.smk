@@ -15,6 +15,12 @@ rule summary_table:
             category="{comparison}",
             labels={"figure": "summary table"},
         ),
+        wide=report(
+            "results/tables/{comparison}.models.csv",
+            caption="../report/models_table.rst",
+            category="{comparison}",
+            labels={"figure": "per-model table"},
+        ),
         html=report(
             "results/tables/{comparison}.findings.html",
             caption="../report/findings.rst",
@@ -26,7 +32,8 @@ rule summary_table:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python -m rlvr_limits tables --summaries {input} --out {output.csv} --html {output.html} --log {log}"
+        "python -m rlvr_limits tables --summaries {input} --out {output.csv} --wide {output.wide}"
+        " --html {output.html} --log {log}"
 
 
 rule provenance:
