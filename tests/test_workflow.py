@@ -136,7 +136,8 @@ def test_run_leaves_every_product(finished_run: tuple[Path, dict[str, Any]]) -> 
     results = workdir / "results"
     for path in ("problems/tiny.parquet", "models/base.json", "samples/rl/tiny/000.parquet",
                  "samples/rl/tiny/001.parquet", "verdicts/rl/tiny.parquet", "passk/base/tiny.parquet",
-                 "compare/rl_vs_base/tiny.json", "perplexity/base/rl/tiny.parquet", "tables/rl_vs_base.csv", "tables/rl_vs_base.models.csv", "tables/rl_vs_base.findings.html",
+                 "compare/rl_vs_base/tiny.json", "perplexity/base/rl/tiny.parquet", "tables/rl_vs_base.csv",
+                 "tables/rl_vs_base.models.csv", "tables/rl_vs_base.findings.html",
                  "figures/rl_vs_base/passk.svg", "figures/rl_vs_base/passk.png", "figures/rl_vs_base/passk.html",
                  "figures/rl_vs_base/passk.vl.json", "provenance.json", "logs/sample/rl/tiny/000.log",
                  "benchmarks/sample/rl/tiny/000.tsv"):
