@@ -2,6 +2,7 @@
 
 import dataclasses
 import os
+import shlex
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -175,3 +176,25 @@ def figure_spec(kind):
         )
 
     return spec
+
+
+# The miniature's training settings (config['toy']); see workflow/rules/toy.smk.
+TOY = config.get("toy") or {}
+TOY_SEED = TOY.get("seed", config.get("seed", 1234))
+TOY_RL_CHECKPOINTS = sorted((TOY.get("rl") or {}).get("checkpoints", [25, 50, 75]))
+
+
+def toy_options(*sections):
+    """Command-line options from config['toy'][section] for each section; lists become `a,b`, mappings
+    `k=v,k=v`. `checkpoints` is passed by the RL rule itself because it also names that rule's outputs."""
+    options = []
+    for section in sections:
+        for key, value in (TOY.get(section) or {}).items():
+            if key == "checkpoints":
+                continue
+            if isinstance(value, dict):
+                value = ",".join(f"{k}={v}" for k, v in value.items())
+            elif isinstance(value, (list, tuple)):
+                value = ",".join(str(v) for v in value)
+            options.append(f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
+    return " ".join(options)

@@ -3,29 +3,6 @@
 # default of the stage's command line (`python -m rlvr_limits toy-<stage> --help`). Every stage runs torch on
 # one thread, so RL and distillation run side by side on two cores and the same seed gives the same models.
 
-import shlex
-
-TOY = config.get("toy") or {}
-TOY_SEED = TOY.get("seed", config.get("seed", 1234))
-TOY_RL_CHECKPOINTS = sorted((TOY.get("rl") or {}).get("checkpoints", [25, 50, 75]))
-
-
-def toy_options(*sections):
-    """Command-line options from config['toy'][section] for each section; lists become `a,b`, mappings
-    `k=v,k=v`. `checkpoints` is passed by the RL rule itself because it also names that rule's outputs."""
-    options = []
-    for section in sections:
-        for key, value in (TOY.get(section) or {}).items():
-            if key == "checkpoints":
-                continue
-            if isinstance(value, dict):
-                value = ",".join(f"{k}={v}" for k, v in value.items())
-            elif isinstance(value, (list, tuple)):
-                value = ",".join(str(v) for v in value)
-            options.append(f"--{key.replace('_', '-')} {shlex.quote(str(value))}")
-    return " ".join(options)
-
-
 rule toy_data:
     output:
         test="results/toy/data/test.jsonl",
@@ -35,12 +12,15 @@ rule toy_data:
     input:
         code=package_code("toy/task", "toy/data_stage"),
     params:
+        seed=TOY_SEED,
         options=toy_options("data"),
     log:
         "results/logs/toy/data.log",
     threads: 1
+    conda:
+        "../../envs/sample-hf.yaml"
     shell:
-        "python -m rlvr_limits toy-data --out results/toy/data --seed {TOY_SEED} {params.options} --log {log}"
+        "python -m rlvr_limits toy-data --out results/toy/data --seed {params.seed} {params.options} --log {log}"
 
 
 rule toy_tokenizer:
@@ -51,6 +31,8 @@ rule toy_tokenizer:
     log:
         "results/logs/toy/tokenizer.log",
     threads: 1
+    conda:
+        "../../envs/sample-hf.yaml"
     shell:
         "python -m rlvr_limits toy-tokenizer --out {output} --log {log}"
 
@@ -64,13 +46,16 @@ rule toy_pretrain:
         tokenizer=rules.toy_tokenizer.output[0],
         code=package_code("toy/pretrain", "toy/train", "toy/model"),
     params:
+        seed=TOY_SEED,
         options=toy_options("model", "pretrain"),
     log:
         "results/logs/toy/pretrain.log",
     threads: 1
+    conda:
+        "../../envs/sample-hf.yaml"
     shell:
         "python -m rlvr_limits toy-pretrain --data {input.data} --tokenizer {input.tokenizer} --out {output.model}"
-        " --metrics {output.metrics} --seed {TOY_SEED} {params.options} --log {log}"
+        " --metrics {output.metrics} --seed {params.seed} {params.options} --log {log}"
 
 
 rule toy_rl:
@@ -84,15 +69,18 @@ rule toy_rl:
         code=package_code("toy/rl", "toy/reward", "toy/train", "toy/model", "sampling/hf", "sampling/sampler",
                           "verify/math"),
     params:
+        seed=TOY_SEED,
         options=toy_options("rl"),
         checkpoints=",".join(str(n) for n in TOY_RL_CHECKPOINTS),
     log:
         "results/logs/toy/rl.log",
     threads: 1
+    conda:
+        "../../envs/sample-hf.yaml"
     shell:
         "python -m rlvr_limits toy-rl --base {input.base} --data {input.data} --out {output.model}"
         " --metrics {output.metrics} --checkpoints '{params.checkpoints}' --checkpoint-dir results/toy/models"
-        " --seed {TOY_SEED} {params.options} --log {log}"
+        " --seed {params.seed} {params.options} --log {log}"
 
 
 rule toy_distill:
@@ -104,10 +92,13 @@ rule toy_distill:
         data=rules.toy_data.output.distill,
         code=package_code("toy/distill", "toy/strict", "toy/task", "toy/train", "toy/model"),
     params:
+        seed=TOY_SEED,
         options=toy_options("distill"),
     log:
         "results/logs/toy/distill.log",
     threads: 1
+    conda:
+        "../../envs/sample-hf.yaml"
     shell:
         "python -m rlvr_limits toy-distill --base {input.base} --data {input.data} --out {output.model}"
-        " --metrics {output.metrics} --seed {TOY_SEED} {params.options} --log {log}"
+        " --metrics {output.metrics} --seed {params.seed} {params.options} --log {log}"

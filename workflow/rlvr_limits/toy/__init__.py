@@ -1,0 +1,1 @@
+"""toy stage(s) of rlvr-limits."""
