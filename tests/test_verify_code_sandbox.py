@@ -269,3 +269,14 @@ def test_runner_refuses_nothing_it_needs(box):
 def test_host_processes_are_invisible(box):
     program = "import os\ndef f():\n    return len([p for p in os.listdir('/proc') if p.isdigit()]) < 8\n"
     assert _verdict(box, program, True).correct  # bubblewrap's init, the runner, the program (and a helper)
+
+
+def test_private_tmp_does_not_hide_an_interpreter_under_tmp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout or venv under /tmp (as in many CI clones) is bound after the private /tmp is mounted."""
+    from rlvr_limits.verify.code import sandbox
+
+    monkeypatch.setattr(sandbox, "_python_roots", lambda: ["/tmp/clone/.venv"])
+    argv = sandbox.bwrap_argv(Limits(), root=True)
+    tmpfs = argv.index("--tmpfs")
+    binds = [i for i, arg in enumerate(argv) if arg == "--ro-bind" and argv[i + 2] == "/tmp/clone/.venv"]
+    assert argv[tmpfs + 1] == "/tmp" and binds and binds[0] > tmpfs

@@ -461,9 +461,21 @@ class Zygote:
         _empty(base)
 
 
+def _mount_points() -> list[str]:
+    """Mount points inside the sandbox (the interpreter's read-only binds may lie under /tmp)."""
+    try:
+        with open("/proc/self/mountinfo") as handle:
+            return [line.split()[4] for line in handle]
+    except OSError:
+        return []
+
+
 def _empty(directory: str) -> None:
+    mounts = [m for m in _mount_points() if m.startswith(directory.rstrip("/") + "/")]
     for name in os.listdir(directory):
         path = os.path.join(directory, name)
+        if any(m == path or m.startswith(path + "/") for m in mounts):
+            continue  # holds a read-only bind (a venv or checkout under /tmp): nothing a program wrote
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
         else:

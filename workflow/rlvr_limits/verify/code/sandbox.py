@@ -108,15 +108,17 @@ def bwrap_argv(limits: Limits, root: bool) -> list[str]:
             argv += ["--ro-bind", top, top]
     if os.path.isfile("/etc/ld.so.cache"):
         argv += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
-    made: set[str] = {"/usr", "/etc", *_TOP_LEVEL}
+    # The private /tmp comes before the interpreter's binds: a venv or checkout under /tmp must stay visible.
+    argv += ["--size", str(limits.tmp_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp"]
+    made: set[str] = {"/usr", "/etc", "/tmp", *_TOP_LEVEL}
     for path in [*_python_roots(), str(RUNNER)]:
         for parent in _parents(path):
             if parent not in made:
                 made.add(parent)
                 argv += ["--perms", "0755", "--dir", parent]
         argv += ["--ro-bind", os.path.realpath(path) if path == str(RUNNER) else path, path]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_mb * 1024 * 1024), "--perms", "1777",
-             "--tmpfs", "/tmp", "--chdir", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/", "--clearenv"]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/",
+             "--clearenv"]
     for key, value in _ENV.items():
         argv += ["--setenv", key, value]
     return argv
