@@ -93,7 +93,7 @@ def test_data_stage_writes_a_benchmark_disjoint_from_training(tmp_path) -> None:
     assert run_data(tmp_path) == 0
     rows = [json.loads(line) for line in (tmp_path / "test.jsonl").read_text().splitlines()]
     assert len(rows) == 20 and set(rows[0]) == {"problem_id", "question", "answer", "meta"}
-    assert rows[0]["problem_id"] == "toy-m3-000" and rows[0]["meta"]["m"] == 3
+    assert rows[0]["problem_id"] == "toy-m2-000" and rows[0]["meta"]["m"] == 2
     test_keys = {tuple(sorted(task.parse_question(r["question"]))) for r in rows}
     for name in ("pretrain", "distill", "rl"):
         frame = pl.read_parquet(tmp_path / f"{name}.parquet")

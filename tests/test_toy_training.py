@@ -57,6 +57,13 @@ def test_pretraining_is_bit_identical_for_a_seed(world: Path) -> None:
     assert {"loss", "entropy", "lr", "m"} <= set(metrics.columns)
 
 
+def test_curriculum_longer_than_training_is_refused(world: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["toy-pretrain", "--data", str(world / "data" / "pretrain.parquet"), "--tokenizer",
+                 str(world / "tokenizer"), "--out", str(world / "x"), "--metrics", str(world / "x.parquet"),
+                 "--steps", "4", "--curriculum-steps", "5", *TINY]) == 2
+    assert "--curriculum-steps must lie in 0..4" in capsys.readouterr().err
+
+
 def test_saved_model_samples_through_the_engine(world: Path) -> None:
     engine = HFEngine.from_pretrained(world / "base")
     assert engine.model.config.model_type == "qwen2" and engine.model.config.head_dim == 32

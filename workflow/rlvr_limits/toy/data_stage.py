@@ -77,10 +77,10 @@ def solutions_frame(items: list[tuple[task.Problem, str, list[task.Step]]]) -> p
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="folder for test.jsonl and the training corpora")
     parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--test-m", default="3,4,5,6", help="operand counts of the test split")
+    parser.add_argument("--test-m", default="2,3,4,5", help="operand counts of the test split")
     parser.add_argument("--test-per-m", type=int, default=25, help="test problems per operand count")
     parser.add_argument("--train-m", default="2,3,4,5,6", help="operand counts of pretraining and distillation")
-    parser.add_argument("--pretrain-examples", type=int, default=64_000)
+    parser.add_argument("--pretrain-examples", type=int, default=96_000)
     parser.add_argument("--web-strategies", default="l2r=0.5,r2l=0.25,tree=0.25",
                         help="strategy mix of the pretraining corpus")
     parser.add_argument("--slip-rate", type=float, default=0.1, help="probability that an addition slips")

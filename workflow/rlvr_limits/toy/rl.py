@@ -33,6 +33,8 @@ from rlvr_limits.toy.train import encode_texts, pad_batch, token_logprobs
 
 @dataclass(frozen=True)
 class Settings:
+    """The RL hyper-parameters; the defaults are the miniature's (see the module docstring)."""
+
     steps: int = 100
     prompts: int = 16
     group: int = 16
@@ -46,6 +48,8 @@ class Settings:
 
 @dataclass
 class Rollout:
+    """One sampled response with its 0/1 reward and group-normalised advantage."""
+
     prompt_ids: list[int]
     response_ids: list[int]
     reward: float
@@ -212,6 +216,11 @@ def run(args: argparse.Namespace) -> int:
         if step in checkpoints:
             toy_model.save(policy, tokenizer, f"{args.checkpoint_dir}/rl_step{step}")
         progress.update()
+        if step % max(1, s.steps // 10) == 0:
+            window = rows[-max(1, s.steps // 10):]
+            LOG.info("rl step %d: mean reward %.3f, token entropy %.3f over the last %d steps", step,
+                     sum(r["reward"] for r in window) / len(window),
+                     sum(r["entropy"] for r in window) / len(window), len(window))
     toy_model.save(policy, tokenizer, args.out)
     metrics = pl.DataFrame(rows, infer_schema_length=None)
     write_parquet(metrics, args.metrics)
