@@ -225,3 +225,39 @@ def test_report_and_figures_draw_offline(finished_run: tuple[Path, dict[str, Any
         dom = browse(figure.as_uri(), "--dump-dom", workdir=workdir)
         assert 'class="marks"' in dom.stdout or "<canvas" in dom.stdout, f"{figure.name} did not draw"
         assert not console_errors(dom.stderr), (figure.name, console_errors(dom.stderr))
+
+
+def reduced_toy_config(workdir: Path) -> dict[str, Any]:
+    """The embedded demo shrunk to seconds: tiny models, a few training steps, 8 problems, 8 samples each."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    manifest = yaml.safe_load((ROOT / "resources" / "benchmarks.yaml").read_text())
+    manifest["benchmarks"] = {"toy_arith": {**manifest["benchmarks"]["toy_arith"], "n_problems": 8}}
+    (workdir / "benchmarks.yaml").write_text(yaml.safe_dump(manifest))
+    config["manifest"] = str(workdir / "benchmarks.yaml")
+    config["toy"] = {
+        "seed": 1234,
+        "data": {"test_per_m": 2, "pretrain_examples": 400, "distill_examples": 100, "rl_examples": 20},
+        "model": {"d_model": 32, "layers": 1, "heads": 1, "kv_heads": 1, "mlp": 64, "head_dim": 32},
+        "pretrain": {"steps": 6, "batch": 8, "warmup": 2, "curriculum_steps": 0},
+        "rl": {"steps": 2, "prompts": 2, "group": 4, "checkpoints": [1]},
+        "distill": {"steps": 2, "batch": 8, "warmup": 1},
+    }
+    config["benchmarks"]["toy_arith"].update(n_samples=8, k_max=8, max_tokens=40)
+    config["sampling"]["shard"] = {"problems": 8, "samples": 8}
+    del config["models"]["toy_rl_step40"]
+    del config["comparisons"]["rl_steps"]
+    return config
+
+
+def test_same_seed_gives_identical_verdicts_and_passk(tmp_path: Path) -> None:
+    """The miniature end to end (training included), twice from scratch: identical verdict and pass@k tables."""
+    tables = []
+    for run in ("first", "second"):
+        workdir = tmp_path / run
+        workdir.mkdir()
+        config = write_config(workdir, reduced_toy_config(workdir))
+        targets = [f"results/{kind}/{model}/toy_arith.parquet" for kind in ("verdicts", "passk")
+                   for model in ("toy_base", "toy_rl", "toy_distill")]
+        snakemake(workdir, *targets, "--cores", "2", "--configfile", config)
+        tables.append({t: (workdir / t).read_bytes() for t in targets})
+    assert tables[0] == tables[1]
