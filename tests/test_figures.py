@@ -13,12 +13,11 @@ import pytest
 
 from analysis_data import counts
 from rlvr_limits.analysis.passk import k_grid, passk_table
-from rlvr_limits.analysis.perplexity import PERPLEXITY_COLUMNS
 from rlvr_limits.cli import main
 from rlvr_limits.figures.save import figure_paths
 from rlvr_limits.figures.style import ROLE_PALETTES, model_styles
 from rlvr_limits.io import write_parquet
-from rlvr_limits.tables import conform
+from rlvr_limits.tables import PERPLEXITY_COLUMNS, conform
 
 N = 16
 MODELS = [{"name": "base", "role": "base", "label": "Base", "step": None},

@@ -12,11 +12,11 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from rlvr_limits.analysis.perplexity import PERPLEXITY_COLUMNS, choose_responses, mean_logprob, perplexity
+from rlvr_limits.analysis.perplexity import choose_responses, mean_logprob, perplexity
 from rlvr_limits.cli import main
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_parquet, write_json, write_parquet
-from rlvr_limits.tables import PROBLEM_COLUMNS, SAMPLE_COLUMNS, conform
+from rlvr_limits.tables import PERPLEXITY_COLUMNS, PROBLEM_COLUMNS, SAMPLE_COLUMNS, conform
 from tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -64,6 +64,20 @@ PASSK_COLUMNS = {
 }
 
 
+#: results/perplexity/{scorer}/{generator}/{bench}.parquet: one row per scored response.
+PERPLEXITY_COLUMNS = {
+    "scorer": pl.String,
+    "generator": pl.String,
+    "benchmark": pl.String,
+    "problem_id": pl.String,
+    "sample_idx": pl.Int32,
+    "n_tokens": pl.Int64,
+    "mean_logprob": pl.Float64,
+    "perplexity": pl.Float64,
+    "truncated": pl.Boolean,  # the response was longer than the scorer's context and scored on its start
+}
+
+
 def conform(df: pl.DataFrame, columns: dict[str, pl.DataType]) -> pl.DataFrame:
     """Select and cast `df` to the contract's columns, in the contract's order."""
     return df.select([pl.col(name).cast(dtype) for name, dtype in columns.items()])

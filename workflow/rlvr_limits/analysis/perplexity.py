@@ -19,19 +19,6 @@ import polars as pl
 
 from rlvr_limits.errors import UserError
 
-#: results/perplexity/{scorer}/{generator}/{bench}.parquet: one row per scored response.
-PERPLEXITY_COLUMNS = {
-    "scorer": pl.String,
-    "generator": pl.String,
-    "benchmark": pl.String,
-    "problem_id": pl.String,
-    "sample_idx": pl.Int32,
-    "n_tokens": pl.Int64,
-    "mean_logprob": pl.Float64,
-    "perplexity": pl.Float64,
-    "truncated": pl.Boolean,  # the response was longer than the scorer's context and scored on its start
-}
-
 
 def mean_logprob(logprobs: Sequence[float]) -> float:
     """Average log-probability per response token (nats)."""

@@ -16,12 +16,12 @@ from typing import Any
 
 import polars as pl
 
-from rlvr_limits.analysis.perplexity import PERPLEXITY_COLUMNS, choose_responses, mean_logprob
+from rlvr_limits.analysis.perplexity import choose_responses, mean_logprob
 from rlvr_limits.analysis.spec import get_int, get_str, parse_spec
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_json, read_parquet, write_parquet
 from rlvr_limits.progress import LOG, Progress
-from rlvr_limits.tables import PROBLEM_COLUMNS, SAMPLE_COLUMNS, conform
+from rlvr_limits.tables import PERPLEXITY_COLUMNS, PROBLEM_COLUMNS, SAMPLE_COLUMNS, conform
 
 STAGE = "perplexity"
 BATCH = 64  # responses per scoring call, so progress is reported while long runs work

@@ -8,8 +8,6 @@ natural view for comparisons of RL algorithms or training steps.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -32,15 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def write_csv(df: pl.DataFrame, path: str | Path) -> None:
     """Write `df` as CSV atomically, like every other output of the workflow."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        df.write_csv(tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_text(df.write_csv(), path)
 
 
 def paper_shape(table: pl.DataFrame) -> pl.DataFrame:

@@ -19,13 +19,12 @@ from rlvr_limits.analysis.compare import DIFFERENCE_COLUMNS
 from rlvr_limits.analysis.coverage import SPLITS
 from rlvr_limits.analysis.crossover import Crossover, first_reach
 from rlvr_limits.analysis.histogram import BIN_LABELS, histogram
-from rlvr_limits.analysis.perplexity import PERPLEXITY_COLUMNS
 from rlvr_limits.errors import UserError
 from rlvr_limits.figures import coverage, difference, passk_curves, perplexity, steps
 from rlvr_limits.figures import histogram as histogram_chart
 from rlvr_limits.figures.style import ModelStyle, finish, model_styles
 from rlvr_limits.io import read_json, read_parquet
-from rlvr_limits.tables import COUNT_COLUMNS, PASSK_COLUMNS
+from rlvr_limits.tables import COUNT_COLUMNS, PASSK_COLUMNS, PERPLEXITY_COLUMNS
 
 Inputs = dict[tuple[str, ...], str]
 
