@@ -14,10 +14,11 @@ import pytest
 from analysis_data import counts
 from rlvr_limits.analysis.passk import k_grid, passk_table
 from rlvr_limits.cli import main
+from rlvr_limits.figures.build import efficiency_table
 from rlvr_limits.figures.save import figure_paths
 from rlvr_limits.figures.style import ROLE_PALETTES, model_styles
 from rlvr_limits.io import write_parquet
-from rlvr_limits.tables import PERPLEXITY_COLUMNS, conform
+from rlvr_limits.tables import PASSK_COLUMNS, PERPLEXITY_COLUMNS, conform
 
 N = 16
 MODELS = [{"name": "base", "role": "base", "label": "Base", "step": None},
@@ -57,7 +58,7 @@ def tables(tmp_path_factory) -> dict[str, Path]:
                  *(f"{m}={root / f'{m}.counts.parquet'}" for m in ("base", "rl", "rl2"))]) == 0
     paths["compare"] = root / "compare.parquet"
     paths["compare.json"] = root / "compare.json"
-    for scorer, generator in (("base", "base"), ("base", "rl"), ("rl", "rl")):
+    for scorer, generator in (("base", "base"), ("base", "rl"), ("rl", "rl"), ("base", "reference")):
         ppl = 1.0 + rng.gamma(2.0, 0.1, 12)
         table = pl.DataFrame({"scorer": scorer, "generator": generator, "benchmark": "toy",
                               "problem_id": [f"p{i}" for i in range(12)], "sample_idx": 0, "n_tokens": 30,
@@ -139,11 +140,105 @@ def test_perplexity(tables, tmp_path) -> None:
     assert found["rect"] >= 3  # one box per scorer/generator pair
 
 
+def test_perplexity_of_reference_responses(tables, tmp_path) -> None:
+    out = tmp_path / "perplexity.svg"
+    inputs = [f"base:{g}:toy={tables[f'ppl.base.{g}']}" for g in ("base", "reference")]
+    found = check_files_after(draw("perplexity", inputs, out), out)
+    assert found["symbol"] >= 24
+    assert "(Y reference solutions)" in (tmp_path / "perplexity.vl.json").read_text()
+
+
 def test_steps(tables, tmp_path) -> None:
     out = tmp_path / "steps.svg"
     found = check_files_after(draw("steps", per_model(tables), out), out)
     assert found["line"] == 2 * 2 and found["symbol"] == 2 * 2 * 3  # 2 metrics × 2 verifiers, 3 checkpoints
     assert "training step" in out.read_text()
+
+
+def test_efficiency(tables, tmp_path) -> None:
+    out = tmp_path / "efficiency.svg"
+    found = check_files_after(draw("efficiency", per_model(tables), out), out)
+    # first verifier only: 3 models × 2 bars, an error bar on each, the base's pass@k_max rule, 2 ΔSE labels
+    assert found["rect"] == 6 and found["rule"] == 6 + 1 and found["text"] == 2
+    svg = out.read_text()
+    assert "verifier: math" in svg and "ΔSE = Base pass@k_max − model pass@1 (lower is better)" in svg
+
+
+def write_passk(path: Path, values: dict[str, dict[int, float]]) -> str:
+    """A pass@k table by hand: per verifier, pass@k at each k, with an interval of ±0.05."""
+    rows = [{"verifier": verifier, "k": k, "pass_at_k": p, "ci_low": max(0.0, p - 0.05),
+             "ci_high": min(1.0, p + 0.05), "n_problems": 30}
+            for verifier, by_k in values.items() for k, p in by_k.items()]
+    write_parquet(conform(pl.DataFrame(rows), PASSK_COLUMNS), path)
+    return str(path)
+
+
+@pytest.fixture
+def hand_tables(tmp_path) -> dict[tuple[str, str], str]:
+    """Known pass@1 / pass@4 / pass@16 of the three models under two verifiers."""
+    return {("base", "toy"): write_passk(tmp_path / "base.parquet", {"math": {1: 0.30, 4: 0.6, 16: 0.80},
+                                                                     "strict": {1: 0.20, 4: 0.5, 16: 0.70}}),
+            ("rl", "toy"): write_passk(tmp_path / "rl.parquet", {"math": {1: 0.442, 4: 0.6, 16: 0.75},
+                                                                 "strict": {1: 0.25, 4: 0.4, 16: 0.60}}),
+            ("rl2", "toy"): write_passk(tmp_path / "rl2.parquet", {"math": {1: 0.85, 4: 0.9, 16: 0.95},
+                                                                   "strict": {1: 0.60, 4: 0.6, 16: 0.65}})}
+
+
+def test_efficiency_table_by_hand(hand_tables) -> None:
+    table = efficiency_table(SPEC, hand_tables)
+    assert table["model"].to_list() == ["Base", "Base", "RL", "RL", "RL late", "RL late"]
+    assert table["metric"].to_list() == ["pass@1", "pass@k_max"] * 3
+    assert set(table["verifier"]) == {"math"}  # the benchmark's first verifier
+    assert table["value"].to_list() == pytest.approx([0.30, 0.80, 0.442, 0.75, 0.85, 0.95])
+    assert table["base_kmax"].to_list() == pytest.approx([0.80] * 6)
+    per_model = table.filter(pl.col("metric") == "pass@1")
+    assert per_model["delta_se"].to_list()[1:] == pytest.approx([0.358, -0.05])  # 0.80 − 0.442, 0.80 − 0.85
+    assert per_model["annotation"].to_list() == [None, "ΔSE 0.358", "ΔSE -0.050"]
+    assert per_model["label_y"].to_list() == pytest.approx([0.85, 0.80, 1.0])  # above bars, bars and base rule
+
+
+def test_efficiency_table_takes_the_spec_verifier_and_k_max(hand_tables) -> None:
+    spec = {**SPEC, "verifier": "strict",
+            "benchmarks": {"toy": {**SPEC["benchmarks"]["toy"], "k_max": 4}}}
+    table = efficiency_table(spec, hand_tables).filter(pl.col("metric") == "pass@k_max")
+    assert set(table["verifier"]) == {"strict"}
+    assert table["value"].to_list() == pytest.approx([0.5, 0.4, 0.6])  # pass@4 under strict
+    assert table["annotation"].to_list() == [None, "ΔSE 0.250", "ΔSE -0.100"]  # 0.5 − 0.25, 0.5 − 0.60
+
+
+@pytest.mark.parametrize(("values", "spec", "message"), [
+    ({"math": {1: 0.4, 4: 0.6}}, SPEC,
+     "bad.parquet: expected one pass@16 row for verifier 'math', found none (k values: [1, 4])"),
+    ({"math": {1: 0.4, 16: 1.3}}, SPEC, "bad.parquet: pass@16 and its interval must be fractions in [0, 1]"),
+    ({"strict": {1: 0.4, 16: 0.6}}, SPEC, "bad.parquet: no rows for verifier 'math' (has ['strict'])"),
+    ({"math": {1: 0.4, 16: 0.6}}, {**SPEC, "verifier": "nope"}, "bad.parquet: no rows for verifier 'nope'"),
+])
+def test_efficiency_refuses_bad_tables(hand_tables, tmp_path, capsys, values, spec, message) -> None:
+    bad = write_passk(tmp_path / "bad.parquet", values)
+    inputs = [f"rl:toy={bad}", *(f"{m}:toy={hand_tables[m, 'toy']}" for m in ("base", "rl2"))]
+    assert draw("efficiency", inputs, tmp_path / "f.svg", spec) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "f.svg").exists()
+
+
+def test_efficiency_refuses_duplicate_rows(hand_tables, tmp_path, capsys) -> None:
+    table = pl.read_parquet(hand_tables["rl", "toy"])
+    write_parquet(pl.concat([table, table.head(1)]), tmp_path / "twice.parquet")
+    inputs = [f"base:toy={hand_tables['base', 'toy']}", f"rl:toy={tmp_path / 'twice.parquet'}"]
+    assert draw("efficiency", inputs, tmp_path / "f.svg") == 2
+    assert "twice.parquet: expected one pass@1 row for verifier 'math', found 2 rows" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("spec", "keys", "message"), [
+    (SPEC, ("rl", "rl2"), "base model 'base' has no results on ['toy']"),
+    ({**SPEC, "benchmarks": {"toy": {"n_samples": N, "k_max": N}}}, ("base", "rl"),
+     "benchmark 'toy' lists no 'verifiers'"),
+    ({**SPEC, "benchmarks": {"toy": {"n_samples": N, "verifiers": ["math"]}}}, ("base", "rl"),
+     "benchmark 'toy' needs a positive integer 'k_max'"),
+])
+def test_efficiency_refuses_bad_spec_or_inputs(hand_tables, tmp_path, capsys, spec, keys, message) -> None:
+    assert draw("efficiency", [f"{m}:toy={hand_tables[m, 'toy']}" for m in keys], tmp_path / "f.svg", spec) == 2
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("kind", "inputs", "spec", "message"), [

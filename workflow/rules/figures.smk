@@ -8,6 +8,7 @@ FIGURES = {
     "histogram": "accuracy_histogram",
     "perplexity": "perplexity_distribution",
     "steps": "training_steps",
+    "efficiency": "sampling_efficiency",
 }
 
 for kind, rule_name in FIGURES.items():

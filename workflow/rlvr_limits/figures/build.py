@@ -18,11 +18,13 @@ import polars as pl
 from rlvr_limits.analysis.compare import DIFFERENCE_COLUMNS
 from rlvr_limits.analysis.coverage import SPLITS
 from rlvr_limits.analysis.crossover import Crossover, first_reach
+from rlvr_limits.analysis.efficiency import with_delta_se
 from rlvr_limits.analysis.histogram import BIN_LABELS, histogram
+from rlvr_limits.config import REFERENCE
 from rlvr_limits.errors import UserError
-from rlvr_limits.figures import coverage, difference, passk_curves, perplexity, steps
+from rlvr_limits.figures import coverage, difference, efficiency, passk_curves, perplexity, steps
 from rlvr_limits.figures import histogram as histogram_chart
-from rlvr_limits.figures.style import ModelStyle, finish, model_styles
+from rlvr_limits.figures.style import REFERENCE_STYLE, ModelStyle, finish, model_styles
 from rlvr_limits.io import read_json, read_parquet
 from rlvr_limits.tables import COUNT_COLUMNS, PASSK_COLUMNS, PERPLEXITY_COLUMNS
 
@@ -63,7 +65,7 @@ class Context:
     def present_styles(self, labels: set[str]) -> list[ModelStyle]:
         return [s for s in self.styles if s.label in labels]
 
-    def subtitle(self, bands: str | None = None) -> list[str]:
+    def subtitle(self, bands: str | None = None, drawn_as: str = "bands") -> list[str]:
         lines = []
         for bench, info in self.spec["benchmarks"].items():
             if isinstance(info, dict) and "n_samples" in info:
@@ -74,7 +76,7 @@ class Context:
         if bands:
             ci = self.spec.get("ci")
             level = f"{round(100 * ci)}% " if isinstance(ci, int | float) else ""
-            lines.append(f"bands: {level}{bands}")
+            lines.append(f"{drawn_as}: {level}{bands}")
         return lines
 
 
@@ -187,7 +189,8 @@ def perplexity_figure(spec: dict[str, Any], inputs: Inputs) -> alt.TopLevelMixin
     frames, pairs, colors = [], [], []
     for (scorer, generator, bench), path in inputs.items():
         ctx.check_benchmark(bench, path)
-        scorer_style, generator_style = ctx.style(scorer, path), ctx.style(generator, path)
+        scorer_style = ctx.style(scorer, path)
+        generator_style = REFERENCE_STYLE if generator == REFERENCE else ctx.style(generator, path)
         pair = f"PPL {scorer_style.label} (Y {generator_style.label})"
         if pair not in pairs:
             pairs.append(pair)
@@ -224,6 +227,89 @@ def steps_figure(spec: dict[str, Any], inputs: Inputs) -> alt.TopLevelMixin:
                                      "the base model is drawn at step 0"])
 
 
+def _efficiency_verifier(ctx: Context, bench: str) -> str:
+    """The spec's `verifier`, else the first one the benchmark lists: ΔSE compares one verdict per sample."""
+    if ctx.verifier is not None:
+        return ctx.verifier
+    listed = ctx.spec["benchmarks"][bench].get("verifiers") if isinstance(ctx.spec["benchmarks"][bench],
+                                                                          dict) else None
+    if not isinstance(listed, list) or not listed or not isinstance(listed[0], str):
+        raise UserError(f"figures --spec: benchmark {bench!r} lists no 'verifiers'; list them or set 'verifier'")
+    return listed[0]
+
+
+def _efficiency_k_max(ctx: Context, bench: str) -> int:
+    info = ctx.spec["benchmarks"][bench]
+    k_max = info.get("k_max") if isinstance(info, dict) else None
+    if not isinstance(k_max, int) or isinstance(k_max, bool) or k_max < 1:
+        raise UserError(f"figures --spec: benchmark {bench!r} needs a positive integer 'k_max' (got {k_max!r})")
+    return k_max
+
+
+def _pass_at(table: pl.DataFrame, k: int, verifier: str, path: str) -> dict[str, Any]:
+    """The one row of `table` at `k`, its pass@k and interval checked to be fractions."""
+    rows = table.filter(pl.col("k") == k)
+    if rows.height != 1:
+        found = f"{rows.height} rows" if rows.height else f"none (k values: {sorted(table['k'].to_list())})"
+        raise UserError(f"{path}: expected one pass@{k} row for verifier {verifier!r}, found {found}")
+    row = rows.row(0, named=True)
+    values = [row["pass_at_k"], row["ci_low"], row["ci_high"]]
+    if not all(v is not None and 0.0 <= v <= 1.0 for v in values):
+        raise UserError(f"{path}: pass@{k} and its interval must be fractions in [0, 1] (got {values})")
+    return row
+
+
+def efficiency_table(spec: dict[str, Any], inputs: Inputs) -> pl.DataFrame:
+    """The tidy frame of the efficiency figure: pass@1 and pass@k_max per benchmark and model (base first,
+    then the spec's order), with ΔSE = base pass@k_max − model pass@1 and its text for every other model."""
+    ctx = Context(spec)
+    rows, summary = [], []
+    for (model, bench), path in inputs.items():
+        ctx.check_benchmark(bench, path)
+        label = ctx.style(model, path).label
+        verifier = _efficiency_verifier(ctx, bench)
+        table = read_parquet(path, required=PASSK_COLUMNS)
+        kept = table.filter(pl.col("verifier") == verifier)
+        if kept.is_empty():
+            raise UserError(f"{path}: no rows for verifier {verifier!r} (has {table['verifier'].unique().to_list()})")
+        at_1 = _pass_at(kept, 1, verifier, path)
+        at_k_max = _pass_at(kept, _efficiency_k_max(ctx, bench), verifier, path)
+        summary.append({"model": model, "benchmark": bench, "pass_at_1": at_1["pass_at_k"],
+                        "pass_at_kmax": at_k_max["pass_at_k"]})
+        rows += [{"name": model, "benchmark": bench, "verifier": verifier, "model": label, "metric": metric,
+                  "value": row["pass_at_k"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
+                 for metric, row in zip(efficiency.METRICS, (at_1, at_k_max), strict=True)]
+    base = ctx.styles[0].name
+    gaps = with_delta_se(pl.DataFrame(summary), base).select(
+        name="model", benchmark="benchmark", delta_se="delta_se",
+        base_kmax=pl.col("pass_at_kmax").filter(pl.col("model") == base).first().over("benchmark"))
+    order = {s.name: i for i, s in enumerate(ctx.styles)}
+    return (pl.DataFrame(rows).join(gaps, on=["name", "benchmark"], how="left")
+            .with_columns(
+                annotation=pl.col("delta_se").map_elements(lambda gap: f"ΔSE {gap:.3f}", return_dtype=pl.String),
+                label_y=pl.max_horizontal(pl.col("ci_high").max().over("benchmark", "name"),
+                                          pl.col("value").max().over("benchmark", "name"), "base_kmax"),
+                bench_order=pl.col("benchmark").replace_strict({b: i for i, b in enumerate(ctx.benchmarks)}),
+                model_order=pl.col("name").replace_strict(order))
+            .sort("bench_order", "model_order", "metric")
+            .select(efficiency.COLUMNS))
+
+
+def efficiency_figure(spec: dict[str, Any], inputs: Inputs) -> alt.TopLevelMixin:
+    ctx = Context(spec)
+    data = efficiency_table(spec, inputs)
+    base = ctx.styles[0].label
+    verifiers = dict(data.select("benchmark", "verifier").unique(maintain_order=True).iter_rows())
+    lines = ctx.subtitle("bootstrap CI over problems", drawn_as="error bars")
+    if ctx.verifier is None:
+        shown = set(verifiers.values())
+        lines.append(f"verifier: {shown.pop()}" if len(shown) == 1 else
+                     "verifiers: " + ", ".join(f"{b}: {v}" for b, v in verifiers.items()))
+    chart = efficiency.chart(data, ctx.present_styles(set(data["model"])), ctx.benchmarks)
+    return finish(chart, ctx.title, [*lines, f"pale bar: pass@1, solid bar: pass@k_max; dashed: {base} pass@k_max",
+                                     f"ΔSE = {base} pass@k_max − model pass@1 (lower is better)"])
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any], Inputs], alt.TopLevelMixin]] = {
     "passk": passk_figure,
     "difference": difference_figure,
@@ -231,4 +317,5 @@ BUILDERS: dict[str, Callable[[dict[str, Any], Inputs], alt.TopLevelMixin]] = {
     "histogram": histogram_figure,
     "perplexity": perplexity_figure,
     "steps": steps_figure,
+    "efficiency": efficiency_figure,
 }

@@ -8,11 +8,13 @@
      "benchmarks": {bench: {"n_samples", "k_max", "verifiers"}}, "verifier"?: one verifier to show,
      "ci"?: the interval level, for the subtitle}
 `--inputs` per kind:
-    passk, steps    MODEL:BENCH=results/passk/MODEL/BENCH.parquet
-    histogram       MODEL:BENCH=results/passk/MODEL/BENCH.counts.parquet
-    difference      BENCH=results/compare/COMPARISON/BENCH.parquet
-    coverage        BENCH=results/compare/COMPARISON/BENCH.json
-    perplexity      SCORER:GENERATOR:BENCH=results/perplexity/SCORER/GENERATOR/BENCH.parquet
+    passk, steps, efficiency    MODEL:BENCH=results/passk/MODEL/BENCH.parquet
+    histogram                   MODEL:BENCH=results/passk/MODEL/BENCH.counts.parquet
+    difference                  BENCH=results/compare/COMPARISON/BENCH.parquet
+    coverage                    BENCH=results/compare/COMPARISON/BENCH.json
+    perplexity                  SCORER:GENERATOR:BENCH=results/perplexity/SCORER/GENERATOR/BENCH.parquet
+The efficiency figure takes pass@1 and pass@k_max (the benchmark's `k_max`) of `verifier`, or else of each
+benchmark's first verifier, and ΔSE = base pass@k_max − model pass@1 against the first (base) model.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from rlvr_limits.figures import build
 from rlvr_limits.figures.save import save_chart
 from rlvr_limits.progress import LOG
 
-KINDS = ("passk", "difference", "coverage", "histogram", "perplexity", "steps")
+KINDS = ("passk", "difference", "coverage", "histogram", "perplexity", "steps", "efficiency")
 STAGE = "figures"
 
 
@@ -69,7 +71,8 @@ def parse_figure_spec(text: str) -> dict[str, Any]:
     return spec
 
 
-KEY_PARTS = {"passk": 2, "steps": 2, "histogram": 2, "difference": 1, "coverage": 1, "perplexity": 3}
+KEY_PARTS = {"passk": 2, "steps": 2, "efficiency": 2, "histogram": 2, "difference": 1, "coverage": 1,
+             "perplexity": 3}
 
 
 def run(args: argparse.Namespace) -> int:

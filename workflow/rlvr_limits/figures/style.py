@@ -43,6 +43,10 @@ class ModelStyle:
     step: int | None = None
 
 
+#: A benchmark's reference responses (the paper's Y_GT) in the perplexity figure: not a model, drawn in black.
+REFERENCE_STYLE = ModelStyle(name="reference", role="reference", label="reference solutions", color="#222222")
+
+
 def model_styles(models: Sequence[dict[str, Any]]) -> list[ModelStyle]:
     """Colour each model by role; the n-th model of a role gets the role's n-th shade."""
     used: dict[str, int] = {}
