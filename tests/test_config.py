@@ -184,3 +184,39 @@ def test_entropy_matching_unknown_model() -> None:
 def test_entropy_matching_models_are_sampled() -> None:
     w = load(paper())
     assert ("simplerl_zoo_7b_t12", "math500") in w.sampled_pairs()
+
+
+def test_guess_filter_samples_the_direct_model_and_reads_its_counts() -> None:
+    w = load(paper())
+    assert ("qwen25_7b_direct", "aime24") in w.sampled_pairs()
+    assert ("qwen25_7b_direct", "math500") not in w.sampled_pairs()
+    assert w.unguessed_passk_spec("simplerl_7b_unguessed", "aime24")["guess_threshold"] == 0.05
+    assert w.compare_spec("simplerl_7b_unguessed", "aime24")["guess_filter"]["direct"] == "qwen25_7b_direct"
+
+
+def test_guess_filter_unknown_model() -> None:
+    config = demo()
+    config["comparisons"]["rl_vs_base"]["guess_filter"] = {"direct": "toy_direct"}
+    expect_error(config, "comparisons.rl_vs_base.guess_filter.direct", "'toy_direct'")
+
+
+def test_guess_filter_threshold_range() -> None:
+    config = demo()
+    config["comparisons"]["rl_vs_base"]["guess_filter"] = {"direct": "toy_base", "threshold": 0}
+    expect_error(config, "comparisons.rl_vs_base.guess_filter.threshold")
+
+
+def test_reference_responses_are_scored_by_the_base_model() -> None:
+    w = load(demo())
+    jobs = {(j.scorer, j.generator) for j in w.perplexity_jobs()}
+    assert ("toy_base", "reference") in jobs and ("toy_rl", "reference") not in jobs
+    job = next(j for j in w.perplexity_jobs() if j.generator == "reference")
+    assert w.perplexity_spec(job)["reference"] == "solution"
+    amc = {j for j in load(paper()).perplexity_jobs() if j.benchmark == "amc23"}
+    assert amc and all(j.generator != "reference" for j in amc)  # AMC23 supplies no solutions
+
+
+def test_model_named_reference_is_refused() -> None:
+    config = demo()
+    config["models"]["reference"] = config["models"]["toy_base"]
+    expect_error(config, "models.reference", "reserved")

@@ -176,6 +176,8 @@ BAD_ENTRIES = [
      "the keys must be exactly the source's files ['a']; unknown ['c']"),
     (entry(source={"hub": {"repo": "o/x", "revision": "r", "paths": ["a"]}}, sha256={"a": LOCK}),
      "benchmarks.b.sha256['a']: expected 64 lowercase hex digits, got 'lock'"),
+    (entry(reference=["solution"]), "benchmarks.b.reference: expected a non-empty string"),
+    (entry(reference=""), "benchmarks.b.reference: expected a non-empty string"),
     # record filter
     (entry(where="contest_date >= 2024-08-01"), "benchmarks.b.where: expected a mapping"),
     (entry(where=None), "benchmarks.b.where: expected a mapping"),

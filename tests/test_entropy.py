@@ -11,7 +11,7 @@ import pytest
 from analysis_data import counts, simulated_verdicts
 from rlvr_limits import cli
 from rlvr_limits.analysis.entropy import matching_temperature, mean_entropy
-from rlvr_limits.analysis.guess import drop_guessed, guessed_problems
+from rlvr_limits.analysis.guess import drop_guessed, guess_table, guessed_problems
 from rlvr_limits.cli import main
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_json, read_parquet, write_parquet
@@ -67,6 +67,28 @@ def test_passk_stage_drops_guessed_problems(tmp_path) -> None:
                  "--drop-guessed", str(tmp_path / "direct.parquet")]) == 0
     assert read_parquet(tmp_path / "c.parquet")["problem_id"].to_list() == ["p000", "p002", "p003"]
     assert set(read_parquet(tmp_path / "p.parquet")["n_problems"]) == {3}
+
+
+def test_guess_table_states_each_decision() -> None:
+    table = guess_table(counts([100] * 4, [0, 2, 40, 5]), 0.05)
+    assert table["status"].to_list() == ["never answered", "guessed", "answered directly", "answered directly"]
+    assert table["direct_accuracy"].to_list() == [0.0, 0.02, 0.4, 0.05]
+    with pytest.raises(UserError, match="threshold"):
+        guess_table(counts([10], [1]), 1.5)
+
+
+def test_guessed_stage_writes_the_table(tmp_path, capsys) -> None:
+    write_parquet(counts([100] * 4, [0, 2, 40, 5]), tmp_path / "direct.parquet")
+    out = tmp_path / "guessed.csv"
+    assert main(["guessed", "--counts", str(tmp_path / "direct.parquet"), "--threshold", "0.1",
+                 "--out", str(out)]) == 0
+    table = pl.read_csv(out)
+    assert table.columns == ["verifier", "problem_id", "n", "c", "direct_accuracy", "status"]
+    assert table.filter(pl.col("status") == "guessed")["problem_id"].to_list() == ["p001", "p003"]
+    assert "2 of 4 problems guessed" in capsys.readouterr().err
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 truncated")
+    assert main(["guessed", "--counts", str(tmp_path / "bad.parquet"), "--out", str(out)]) == 2
+    assert "bad.parquet" in capsys.readouterr().err
 
 
 def test_entropy_stage(tmp_path, monkeypatch) -> None:

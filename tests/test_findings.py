@@ -37,3 +37,9 @@ def test_inconclusive_difference_is_said_so() -> None:
     page = findings_html("rl_vs_base", [summary()])
     assert page.count("excludes zero") == 1
     assert "inconclusive: the 95% interval includes zero" in page
+
+
+def test_guess_filter_is_stated() -> None:
+    assert "guess filter" not in findings_html("rl_vs_base", [summary()])
+    page = findings_html("rl_vs_base", [{**summary(), "guess_filter": {"direct": "base_direct", "threshold": 0.05}}])
+    assert "<b>base_direct</b> answers correctly without chain of thought at a rate in (0, 0.05)" in page

@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from rlvr_limits.analysis.perplexity import choose_responses, mean_logprob, perplexity
+from rlvr_limits.analysis.perplexity import choose_responses, mean_logprob, perplexity, reference_responses
 from rlvr_limits.cli import main
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_parquet, write_json, write_parquet
@@ -132,3 +132,34 @@ def test_stage_refuses_a_record_without_path(tmp_path, uniform_model, capsys) ->
     write_json({"name": "uniform"}, tmp_path / "scorer.json")
     assert main([*args, "--spec", json.dumps(spec)]) == 2
     assert "has no 'path'" in capsys.readouterr().err
+
+
+def problems_with_meta(metas: list[dict]) -> pl.DataFrame:
+    return conform(pl.DataFrame({"problem_id": [f"q{i}" for i in range(len(metas))],
+                                 "question": ["12+34?", "5+6+7?", "99+1?"][:len(metas)],
+                                 "answer": ["46", "18", "100"][:len(metas)], "answer_type": "integer",
+                                 "meta": [json.dumps(m) for m in metas]}), PROBLEM_COLUMNS)
+
+
+def test_reference_responses_read_texts_and_lists() -> None:
+    problems = problems_with_meta([{"solution": "12+34=46"}, {"solution": ["5+6=11", "11+7=18"]}, {}])
+    refs = reference_responses(problems, "solution", "problems.parquet")
+    assert refs.rows() == [("q0", 0, "12+34=46"), ("q1", 0, "5+6=11"), ("q1", 1, "11+7=18")]
+    with pytest.raises(UserError, match="no problem has a reference response in field 'proof'"):
+        reference_responses(problems, "proof", "problems.parquet")
+    with pytest.raises(UserError, match=r"problem 'q0'.*text or a list of texts"):
+        reference_responses(problems_with_meta([{"solution": {"steps": 3}}]), "solution", "problems.parquet")
+
+
+def test_stage_scores_reference_responses(tmp_path, uniform_model) -> None:
+    spec, args = stage_inputs(tmp_path, uniform_model)
+    write_parquet(problems_with_meta([{"solution": "12+34=46"}, {"solution": ["5+6=11;11+7=18", "18"]}, {}]),
+                  tmp_path / "problems.parquet")
+    args = [*args[:args.index("--samples")], "--references", *args[args.index("--out"):]]
+    spec = {**spec, "generator": "reference", "reference": "solution"}
+    assert main([*args, "--spec", json.dumps(spec)]) == 0
+    table = read_parquet(tmp_path / "ppl.parquet", required=PERPLEXITY_COLUMNS)
+    assert sorted(zip(table["problem_id"], table["n_tokens"], strict=True)) == [("q0", 8), ("q1", 2), ("q1", 14)]
+    assert set(table["generator"]) == {"reference"}
+    vocab = AutoModelForCausalLM.from_pretrained(uniform_model).config.vocab_size
+    np.testing.assert_allclose(table["perplexity"].to_numpy(), vocab, rtol=1e-6)

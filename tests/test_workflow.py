@@ -15,9 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 import yaml
 
+from rlvr_limits.io import read_parquet, write_parquet
 from tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +59,7 @@ def test_demo_dry_run_plans_every_stage(tmp_path: Path) -> None:
     jobs = planned_jobs(result.stdout + result.stderr)
     for rule in ("problems", "model", "sample", "verify", "passk", "compare", "perplexity", "passk_curves",
                  "passk_difference", "coverage_split", "accuracy_histogram", "perplexity_distribution",
+                 "training_steps", "sampling_efficiency",
                  "summary_table", "provenance"):
         assert rule in jobs, f"{rule} missing from the plan: {jobs}"
     assert any(rule.startswith("toy_") for rule in jobs), jobs
@@ -92,7 +95,8 @@ def test_config_error_stops_before_any_job(tmp_path: Path) -> None:
 
 
 def tiny_config(workdir: Path) -> dict[str, Any]:
-    problems = [{"problem_id": str(i), "question": q, "answer": a, "answer_type": "integer", "meta": "{}"}
+    problems = [{"problem_id": str(i), "question": q, "answer": a, "answer_type": "integer",
+                 "meta": json.dumps({"solution": f"{q[:-1]}={a};\\boxed{{{a}}}"})}
                 for i, (q, a) in enumerate([("1+2?", "3"), ("4+4?", "8"), ("2+7?", "9"), ("5+1?", "6")])]
     data = workdir / "data" / "tiny.jsonl"
     data.parent.mkdir(parents=True, exist_ok=True)
@@ -100,7 +104,7 @@ def tiny_config(workdir: Path) -> dict[str, Any]:
     manifest = workdir / "benchmarks.yaml"
     manifest.write_text(yaml.safe_dump({"benchmarks": {"tiny": {
         "type": "math", "source": {"local": "data/tiny.jsonl"}, "format": "jsonl", "loader": "normalized",
-        "n_problems": 4, "license": "CC0", "description": "four sums"}}}))
+        "n_problems": 4, "reference": "solution", "license": "CC0", "description": "four sums"}}}))
     vocab = b"0123456789+?=;{}\\boxed"
     for name, seed in (("base", 0), ("rl", 1)):
         build_tiny_model(workdir / "models" / name, vocab=vocab, seed=seed)
@@ -110,9 +114,12 @@ def tiny_config(workdir: Path) -> dict[str, Any]:
         "manifest": str(manifest),
         "sampling": {"temperature": 1.0, "top_p": 1.0, "shard": {"problems": 2, "samples": 8}},
         "models": {"base": {**model, "path": "models/base", "role": "base"},
-                   "rl": {**model, "path": "models/rl", "role": "rl"}},
+                   "rl": {**model, "path": "models/rl", "role": "rl"},
+                   "direct": {**model, "path": "models/base", "role": "base", "max_tokens": 3}},
         "benchmarks": {"tiny": {"n_samples": 8, "k_max": 8, "max_tokens": 12, "verifiers": ["math"]}},
-        "comparisons": {"rl_vs_base": {"kind": "rl", "base": "base", "models": ["rl"], "benchmarks": ["tiny"]}},
+        "comparisons": {"rl_vs_base": {"kind": "rl", "base": "base", "models": ["rl"], "benchmarks": ["tiny"]},
+                        "unguessed": {"kind": "algorithms", "base": "base", "models": ["rl"], "benchmarks": ["tiny"],
+                                      "guess_filter": {"direct": "direct", "threshold": 0.5}}},
         "analysis": {"bootstrap": 100, "perplexity": {"responses_per_problem": 2}},
     }
 
@@ -140,7 +147,10 @@ def test_run_leaves_every_product(finished_run: tuple[Path, dict[str, Any]]) -> 
                  "tables/rl_vs_base.models.csv", "tables/rl_vs_base.findings.html",
                  "figures/rl_vs_base/passk.svg", "figures/rl_vs_base/passk.png", "figures/rl_vs_base/passk.html",
                  "figures/rl_vs_base/passk.vl.json", "provenance.json", "logs/sample/rl/tiny/000.log",
-                 "benchmarks/sample/rl/tiny/000.tsv"):
+                 "benchmarks/sample/rl/tiny/000.tsv", "perplexity/base/reference/tiny.parquet",
+                 "unguessed/unguessed/base/tiny.parquet", "unguessed/unguessed/rl/tiny.counts.parquet",
+                 "unguessed/unguessed/tiny.guessed.csv", "figures/unguessed/passk.svg",
+                 "figures/unguessed/efficiency.svg", "figures/rl_vs_base/perplexity.svg"):
         assert (results / path).is_file(), path
     assert "samples" in (results / "logs" / "sample" / "rl" / "tiny" / "000.log").read_text()
 
@@ -172,7 +182,7 @@ def test_verifier_change_reruns_no_sampling(finished_run: tuple[Path, dict[str, 
     changed["verification"] = {"timeout_s": 3.0}
     result = snakemake(workdir, "--dry-run", "--configfile", write_config(workdir, changed))
     jobs = planned_jobs(result.stdout + result.stderr)
-    assert jobs.get("verify") == 2
+    assert jobs.get("verify") == 3  # base, rl and the direct-answer run of the guess filter
     assert "sample" not in jobs and "model" not in jobs and "problems" not in jobs
     write_config(workdir, config)
 
@@ -221,10 +231,39 @@ def test_report_and_figures_draw_offline(finished_run: tuple[Path, dict[str, Any
     assert high - low > 100, "the report screenshot is blank"
     assert not console_errors(result.stderr), console_errors(result.stderr)
 
-    for figure in sorted((workdir / "results" / "figures" / "rl_vs_base").glob("*.html")):
+    for figure in sorted((workdir / "results" / "figures").glob("*/*.html")):
         dom = browse(figure.as_uri(), "--dump-dom", workdir=workdir)
         assert 'class="marks"' in dom.stdout or "<canvas" in dom.stdout, f"{figure.name} did not draw"
         assert not console_errors(dom.stderr), (figure.name, console_errors(dom.stderr))
+
+
+def test_guess_filter_drops_what_the_direct_run_guesses(finished_run: tuple[Path, dict[str, Any]]) -> None:
+    """The tiny random models never answer directly; given a direct-answer run that hit problem 1 once in 8
+    samples (below the 0.5 threshold), exactly the filtered comparison reruns, without that problem."""
+    workdir, config = finished_run
+    results = workdir / "results"
+    direct_counts = results / "passk" / "direct" / "tiny.counts.parquet"
+    counts = read_parquet(direct_counts)
+    assert counts["c"].sum() == 0
+    write_parquet(counts.with_columns(c=pl.when(pl.col("problem_id") == "1").then(1).otherwise(pl.col("c"))),
+                  direct_counts)
+    result = snakemake(workdir, "--cores", "2", "--configfile", write_config(workdir, config))
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert jobs["passk_unguessed"] == 2 and jobs["compare"] == 1 and jobs["guessed_problems"] == 1
+    assert not {"sample", "verify", "passk", "perplexity"} & set(jobs)
+
+    guessed = pl.read_csv(results / "unguessed" / "unguessed" / "tiny.guessed.csv", schema_overrides={
+        "problem_id": pl.String})
+    assert guessed.filter(pl.col("status") == "guessed")["problem_id"].to_list() == ["1"]
+    for model in ("base", "rl"):
+        kept = read_parquet(results / "unguessed" / "unguessed" / model / "tiny.counts.parquet")
+        assert sorted(kept["problem_id"]) == ["0", "2", "3"]
+        assert set(read_parquet(results / "unguessed" / "unguessed" / model / "tiny.parquet")["n_problems"]) == {3}
+    summary = json.loads((results / "compare" / "unguessed" / "tiny.json").read_text())
+    assert summary["guess_filter"]["direct"] == "direct"
+    assert {r["coverage"]["n_problems"] for r in summary["results"]} == {3}
+    unfiltered = json.loads((results / "compare" / "rl_vs_base" / "tiny.json").read_text())
+    assert {r["coverage"]["n_problems"] for r in unfiltered["results"]} == {4}
 
 
 def reduced_toy_config(workdir: Path) -> dict[str, Any]:

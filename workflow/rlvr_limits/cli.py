@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify": ("rlvr_limits.verify.stage", "verify every sample of a (model, benchmark)"),
     "verify-math": ("rlvr_limits.verify.math.cli", "verify one math response against a gold answer"),
     "passk": ("rlvr_limits.analysis.passk_stage", "unbiased pass@k with bootstrap CIs"),
+    "guessed": ("rlvr_limits.analysis.guess_stage", "problems a direct-answer run guesses (the AIME filter)"),
     "compare": ("rlvr_limits.analysis.compare_stage", "paired pass@k differences, crossover, coverage"),
     "tables": ("rlvr_limits.analysis.tables_stage", "summary tables (CSV) of a comparison for the report"),
     "entropy": ("rlvr_limits.analysis.entropy_stage", "temperature at which a model's entropy matches a reference"),

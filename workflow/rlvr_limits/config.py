@@ -28,6 +28,9 @@ VERIFIER_TYPES = {
     "code": {"code"},
 }
 
+#: Generator name of a benchmark's reference responses in the perplexity analysis (manifest key `reference`).
+REFERENCE = "reference"
+
 #: The verifier a benchmark gets when its config names none, by manifest type.
 DEFAULT_VERIFIER = {"math": "math", "arithmetic": "math", "visual": "math", "code": "code"}
 
@@ -143,6 +146,9 @@ class WorkflowConfig:
 
     def _check_model(self, name: str, model: dict[str, Any]) -> None:
         key = f"models.{name}"
+        if name == REFERENCE:
+            raise UserError(f"config key {key}: the name {REFERENCE!r} is reserved for a benchmark's reference "
+                            "responses in the perplexity analysis; rename the model")
         if ("path" in model) == ("hf_id" in model):
             raise UserError(f"config key {key}: give exactly one of `path` (local directory) or `hf_id`")
         if "hf_id" in model and "revision" not in model:
@@ -190,6 +196,10 @@ class WorkflowConfig:
             if bench not in self.benchmarks:
                 raise UserError(f"config key {key}.benchmarks: unknown benchmark {bench!r} "
                                 f"(defined under benchmarks: {', '.join(sorted(self.benchmarks))})")
+        direct = comp.get("guess_filter", {}).get("direct")
+        if direct is not None and direct not in self.models:
+            raise UserError(f"config key {key}.guess_filter.direct: unknown model {direct!r} "
+                            f"(defined under models: {', '.join(sorted(self.models))})")
         if comp["kind"] == "steps":
             for model in comp["models"]:
                 if "step" not in self.models[model]:
@@ -276,10 +286,17 @@ class WorkflowConfig:
         return {"n_samples": b["n_samples"], "k_max": b["k_max"], "bootstrap": analysis["bootstrap"],
                 "ci": analysis["ci"], "seed": self.raw["seed"]}
 
+    def unguessed_passk_spec(self, comparison: str, bench: str) -> dict[str, Any]:
+        """pass@k of a comparison with a guess filter: the problems its direct-answer model guesses dropped."""
+        return {**self.passk_spec(bench), "guess_threshold": self.comparisons[comparison]["guess_filter"]["threshold"]}
+
     def compare_spec(self, comparison: str, bench: str) -> dict[str, Any]:
         comp = self.comparisons[comparison]
-        return {"comparison": comparison, "kind": comp["kind"], "base": comp["base"],
+        spec = {"comparison": comparison, "kind": comp["kind"], "base": comp["base"],
                 "models": comp["models"], "benchmark": bench, **self.passk_spec(bench)}
+        if "guess_filter" in comp:
+            spec["guess_filter"] = comp["guess_filter"]
+        return spec
 
     def sampled_pairs(self) -> list[tuple[str, str]]:
         """(model, benchmark) pairs to sample: those the comparisons need, or all when there are none."""
@@ -287,7 +304,8 @@ class WorkflowConfig:
             return [(m, b) for m in self.models for b in self.benchmarks]
         pairs: dict[tuple[str, str], None] = {}
         for comp in self.comparisons.values():
-            for model in [comp["base"], *comp["models"]]:
+            direct = [comp["guess_filter"]["direct"]] if "guess_filter" in comp else []
+            for model in [comp["base"], *comp["models"], *direct]:
                 for bench in comp["benchmarks"]:
                     pairs[(model, bench)] = None
         for entry in self.entropy_matching.values():
@@ -301,8 +319,8 @@ class WorkflowConfig:
                 yield name, bench
 
     def perplexity_jobs(self) -> list[PerplexityJob]:
-        """The paper's Fig. 6 pairs: the base scores its own and each other model's responses; each other
-        model scores its own."""
+        """The paper's Fig. 6 pairs: the base scores its own and each other model's responses, and the
+        benchmark's reference responses when the manifest names them; each other model scores its own."""
         if not self.raw["analysis"]["perplexity"]["enabled"]:
             return []
         jobs: dict[PerplexityJob, None] = {}
@@ -312,6 +330,8 @@ class WorkflowConfig:
             for bench in comp["benchmarks"]:
                 base = comp["base"]
                 jobs[PerplexityJob(base, base, bench)] = None
+                if self.manifest[bench].reference is not None:
+                    jobs[PerplexityJob(base, REFERENCE, bench)] = None
                 for other in comp["models"]:
                     jobs[PerplexityJob(base, other, bench)] = None
                     jobs[PerplexityJob(other, other, bench)] = None
@@ -322,7 +342,8 @@ class WorkflowConfig:
         return {"scorer": job.scorer, "generator": job.generator, "benchmark": job.benchmark,
                 "responses_per_problem": self.raw["analysis"]["perplexity"]["responses_per_problem"],
                 "seed": self.raw["seed"], "engine": scorer["engine"], "dtype": scorer["dtype"],
-                "max_model_len": scorer["max_model_len"], "tensor_parallel": scorer["tensor_parallel"]}
+                "max_model_len": scorer["max_model_len"], "tensor_parallel": scorer["tensor_parallel"],
+                **({"reference": self.manifest[job.benchmark].reference} if job.generator == REFERENCE else {})}
 
     def figure_models(self, comparison: str) -> list[dict[str, Any]]:
         comp = self.comparisons[comparison]

@@ -32,6 +32,9 @@ rule perplexity:
         spec=lambda wc: spec_json(
             W.perplexity_spec(PerplexityJob(wc.scorer, wc.generator, wc.bench))
         ),
+        responses=lambda wc, input: (
+            "--references" if wc.generator == REFERENCE else "--samples " + " ".join(input.samples)
+        ),
     log:
         "results/logs/perplexity/{scorer}/{generator}/{bench}.log",
     threads: 1
@@ -41,7 +44,7 @@ rule perplexity:
         lambda wc: "../../envs/sample-hf.yaml" if W.models[wc.scorer]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
     shell:
         "python -m rlvr_limits perplexity --scorer {input.scorer} --template {input.template}"
-        " --spec {params.spec:q} --problems {input.problems} --samples {input.samples}"
+        " --spec {params.spec:q} --problems {input.problems} {params.responses}"
         " --out {output} --log {log}"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from rlvr_limits.config import PerplexityJob, WorkflowConfig, spec_json
+from rlvr_limits.config import REFERENCE, PerplexityJob, WorkflowConfig, spec_json
 from rlvr_limits.errors import UserError
 
 try:
@@ -67,6 +67,9 @@ def sample_shards(wildcards):
 
 
 def generator_shards(wildcards):
+    """The generator's sample shards; none for a benchmark's reference responses (read from its problems)."""
+    if wildcards.generator == REFERENCE:
+        return []
     return expand(
         "results/samples/{model}/{bench}/{shard}.parquet",
         model=wildcards.generator,
@@ -75,10 +78,24 @@ def generator_shards(wildcards):
     )
 
 
+def passk_file(comparison, model, bench, suffix=""):
+    """A model's pass@k table (suffix "") or counts (".counts") as a comparison sees them: with the problems
+    its direct-answer model guesses dropped when the comparison has a guess filter."""
+    if "guess_filter" in W.comparisons[comparison]:
+        return f"results/unguessed/{comparison}/{model}/{bench}{suffix}.parquet"
+    return f"results/passk/{model}/{bench}{suffix}.parquet"
+
+
+def direct_counts(comparison, bench):
+    """Counts of the direct-answer (no chain of thought) run of a comparison's guess filter."""
+    direct = W.comparisons[comparison]["guess_filter"]["direct"]
+    return f"results/passk/{direct}/{bench}.counts.parquet"
+
+
 def comparison_counts(wildcards):
     comp = W.comparisons[wildcards.comparison]
     return {
-        m: f"results/passk/{m}/{wildcards.bench}.counts.parquet"
+        m: passk_file(wildcards.comparison, m, wildcards.bench, ".counts")
         for m in [comp["base"], *comp["models"]]
     }
 
@@ -91,6 +108,8 @@ def comparison_figures(comparison):
     kinds = ["passk", "difference", "coverage", "histogram"]
     if W.comparisons[comparison]["kind"] == "steps":
         kinds.append("steps")
+    if W.comparisons[comparison]["kind"] in ("steps", "algorithms"):
+        kinds.append("efficiency")
     if any(job.generator in W.comparisons[comparison]["models"] for job in W.perplexity_jobs()):
         kinds.append("perplexity")
     return [f"results/figures/{comparison}/{kind}.svg" for kind in kinds]
@@ -111,9 +130,11 @@ def all_targets():
     targets = ["results/provenance.json"]
     for model, bench in W.sampled_pairs():
         targets.append(f"results/passk/{model}/{bench}.parquet")
-    for comparison in W.comparisons:
+    for comparison, comp in W.comparisons.items():
         targets += comparison_figures(comparison)
         targets.append(f"results/tables/{comparison}.csv")
+        if "guess_filter" in comp:
+            targets += [f"results/unguessed/{comparison}/{bench}.guessed.csv" for bench in comp["benchmarks"]]
     targets += [f"results/entropy/{name}.json" for name in W.entropy_matching]
     return targets
 
@@ -126,19 +147,19 @@ def figure_inputs(kind):
         models = [comp["base"], *comp["models"]]
         files = {}
         for bench in comp["benchmarks"]:
-            if kind in ("passk", "steps"):
+            if kind in ("passk", "steps", "efficiency"):
                 for m in models:
-                    files[f"{m}:{bench}"] = f"results/passk/{m}/{bench}.parquet"
+                    files[f"{m}:{bench}"] = passk_file(wildcards.comparison, m, bench)
             elif kind == "histogram":
                 for m in models:
-                    files[f"{m}:{bench}"] = f"results/passk/{m}/{bench}.counts.parquet"
+                    files[f"{m}:{bench}"] = passk_file(wildcards.comparison, m, bench, ".counts")
             elif kind == "difference":
                 files[bench] = f"results/compare/{wildcards.comparison}/{bench}.parquet"
             elif kind == "coverage":
                 files[bench] = f"results/compare/{wildcards.comparison}/{bench}.json"
             elif kind == "perplexity":
                 for job in W.perplexity_jobs():
-                    if job.benchmark == bench and {job.scorer, job.generator} <= set(models):
+                    if job.benchmark == bench and job.scorer in models and job.generator in {*models, REFERENCE}:
                         files[f"{job.scorer}:{job.generator}:{bench}"] = (
                             f"results/perplexity/{job.scorer}/{job.generator}/{bench}.parquet"
                         )

@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     summary = {**keys, "kind": kind, "models": models, "k_max": k_max, "ks": ks,
                "bootstrap": n_resamples, "ci": ci, "seed": seed,
                "results": [r.summary for r in results]}
+    if "guess_filter" in spec:  # the counts were already filtered; say so wherever the summary is shown
+        summary["guess_filter"] = spec["guess_filter"]
     write_parquet(differences, args.out)
     write_parquet(coverage, sibling(args.out, ".coverage.parquet"))
     write_json(summary, sibling(args.out, ".json"))

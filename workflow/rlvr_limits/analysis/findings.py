@@ -63,6 +63,11 @@ def findings_html(comparison: str, summaries: list[dict[str, Any]]) -> str:
                      f"<b>{html.escape(summary['base'])}</b>, k up to {summary['k_max']}; intervals are "
                      f"{summary['ci']:.0%} bootstrap intervals over problems ({summary['bootstrap']} resamples, "
                      "paired for differences).</p>")
+        if "guess_filter" in summary:
+            gf = summary["guess_filter"]
+            parts.append(f"<p>Problems that <b>{html.escape(gf['direct'])}</b> answers correctly without chain of "
+                         f"thought at a rate in (0, {gf.get('threshold', 0.05):g}) are left out (guess filter); "
+                         "the coverage counts below are over the problems that remain.</p>")
         for result in summary["results"]:
             parts.append(f"<h2>{html.escape(result['model'])} vs {html.escape(summary['base'])} "
                          f"· {html.escape(summary['benchmark'])} · verifier {html.escape(result['verifier'])}</h2><ul>")

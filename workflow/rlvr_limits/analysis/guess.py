@@ -14,12 +14,29 @@ import polars as pl
 from rlvr_limits.errors import UserError
 
 
-def guessed_problems(direct_counts: pl.DataFrame, threshold: float = 0.05) -> list[str]:
-    """Problem ids whose direct-answer accuracy c/n lies in (0, threshold)."""
+def _check_threshold(threshold: float) -> None:
     if not 0.0 < threshold <= 1.0:
         raise UserError(f"guessability threshold must lie in (0, 1], got {threshold}")
+
+
+def guessed_problems(direct_counts: pl.DataFrame, threshold: float = 0.05) -> list[str]:
+    """Problem ids whose direct-answer accuracy c/n lies in (0, threshold)."""
+    _check_threshold(threshold)
     acc = pl.col("c") / pl.col("n")
     return direct_counts.filter((pl.col("c") > 0) & (acc < threshold))["problem_id"].to_list()
+
+
+def guess_table(direct_counts: pl.DataFrame, threshold: float = 0.05) -> pl.DataFrame:
+    """Every (verifier, problem) of a direct-answer run with its accuracy and what the filter does with it:
+    `guessed` (dropped), `never answered` or `answered directly` (both kept)."""
+    _check_threshold(threshold)
+    acc = pl.col("c") / pl.col("n")
+    return (direct_counts.sort("verifier", "problem_id")
+            .with_columns(direct_accuracy=acc)
+            .with_columns(status=pl.when(pl.col("c") == 0).then(pl.lit("never answered"))
+                          .when(pl.col("direct_accuracy") < threshold).then(pl.lit("guessed"))
+                          .otherwise(pl.lit("answered directly")))
+            .select("verifier", "problem_id", "n", "c", "direct_accuracy", "status"))
 
 
 def drop_guessed(counts: pl.DataFrame, direct_counts: pl.DataFrame, threshold: float = 0.05,

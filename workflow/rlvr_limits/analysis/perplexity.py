@@ -12,6 +12,7 @@ and a different seed gives an independent choice.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Sequence
 
@@ -54,3 +55,21 @@ def choose_responses(samples: pl.DataFrame, per_problem: int, seed: int) -> pl.D
             .sort("problem_id", "_rank")
             .group_by("problem_id", maintain_order=True).head(per_problem)
             .drop("_rank"))
+
+
+def reference_responses(problems: pl.DataFrame, field: str, source: str) -> pl.DataFrame:
+    """The reference responses a benchmark supplies in meta field `field` (a text or a list of texts), as
+    rows (problem_id, sample_idx, text); a problem without the field contributes none."""
+    rows: list[tuple[str, int, str]] = []
+    for problem_id, meta in zip(problems["problem_id"], problems["meta"], strict=True):
+        value = json.loads(meta or "{}").get(field)
+        texts = value if isinstance(value, list) else [] if value is None else [value]
+        if not all(isinstance(t, str) for t in texts):
+            raise UserError(f"{source}: problem {problem_id!r}: reference field {field!r} must hold a text or a "
+                            f"list of texts, got {value!r:.80}")
+        rows += [(problem_id, i, t) for i, t in enumerate(texts)]
+    if not rows:
+        raise UserError(f"{source}: no problem has a reference response in field {field!r}; check the "
+                        "manifest's `reference:` key")
+    return pl.DataFrame(rows, schema={"problem_id": pl.String, "sample_idx": pl.Int32, "text": pl.String},
+                        orient="row")

@@ -5,6 +5,9 @@ The prompt is rendered through the scorer's template exactly as for sampling, th
 tokenized with the scorer's tokenizer, and the engine's `score` returns each response token's log-probability.
 A response longer than the scorer's context (max_model_len minus the prompt) is scored on its first tokens
 and flagged `truncated`.
+
+With `--references` instead of `--samples`, the responses are the benchmark's own reference solutions, read
+from the problems' meta field that spec key `reference` names (the paper's Y_GT).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 import polars as pl
 
-from rlvr_limits.analysis.perplexity import choose_responses, mean_logprob
+from rlvr_limits.analysis.perplexity import choose_responses, mean_logprob, reference_responses
 from rlvr_limits.analysis.spec import get_int, get_str, parse_spec
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_json, read_parquet, write_parquet
@@ -34,7 +37,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help='JSON: {"scorer", "generator", "benchmark", "responses_per_problem", "seed", '
                              '"engine", "dtype", "max_model_len"}')
     parser.add_argument("--problems", required=True, help="results/problems/B.parquet")
-    parser.add_argument("--samples", required=True, nargs="+", help="the generator's sample shards on B")
+    responses = parser.add_mutually_exclusive_group(required=True)
+    responses.add_argument("--samples", nargs="+", help="the generator's sample shards on B")
+    responses.add_argument("--references", action="store_true",
+                           help="score the benchmark's reference responses (spec key 'reference' names the field)")
     parser.add_argument("--out", required=True, help="results/perplexity/A/G/B.parquet")
 
 
@@ -106,7 +112,11 @@ def run(args: argparse.Namespace) -> int:
 
     t0 = time.monotonic()
     problems = read_parquet(args.problems, required=PROBLEM_COLUMNS)
-    chosen = choose_responses(read_samples(args.samples), per_problem, seed)
+    if args.references:
+        responses = reference_responses(problems, get_str(spec, "reference", STAGE), args.problems)
+    else:
+        responses = read_samples(args.samples)
+    chosen = choose_responses(responses, per_problem, seed)
     if chosen.is_empty():
         raise UserError(f"--samples: {generator} has no non-empty response on {benchmark} to score")
     engine = open_engine(args.scorer, spec)

@@ -25,7 +25,8 @@ REPO_TYPES = ("dataset", "model")
 SOURCE_KINDS = ("url", "urls", "hub", "local")
 #: `sha256: lock` means: record the hash of the first good download in the lock file, enforce it later.
 LOCK = "lock"
-ENTRY_KEYS = ("type", "source", "sha256", "format", "loader", "n_problems", "where", "license", "description")
+ENTRY_KEYS = ("type", "source", "sha256", "format", "loader", "n_problems", "where", "reference", "license",
+              "description")
 REQUIRED_KEYS = ("type", "source", "format", "loader", "n_problems", "license", "description")
 HUB_KEYS = ("repo", "repo_type", "revision", "path", "paths")
 
@@ -84,6 +85,7 @@ class Benchmark:
     n_problems: int
     license: str
     description: str
+    reference: str | None = None  # the `meta` field holding reference responses (a text or a list of texts)
 
     @property
     def url(self) -> str | None:
@@ -185,6 +187,7 @@ def _entry(path: Path, name: str, entry: Any) -> Benchmark:
         n_problems=_positive_int(where, "n_problems", entry["n_problems"]),
         license=_text(where, "license", entry["license"]),
         description=_text(where, "description", entry["description"]),
+        reference=_text(where, "reference", entry["reference"]) if "reference" in entry else None,
     )
 
 

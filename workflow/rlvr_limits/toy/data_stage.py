@@ -2,6 +2,7 @@
 
 Writes to `--out`:
 - `test.jsonl`: the benchmark (`problem_id`, `question`, `answer`, `meta`), read like any other benchmark;
+  `meta.solution` is the teacher's error-free solution, the reference response of the perplexity analysis;
 - `pretrain.parquet`: the base model's "web" corpus, a mix of strategies with human-like slips;
 - `distill.parquet`: the teacher's traces, in the split-step strategy the web corpus never uses;
 - `rl.parquet`: the RL prompts with their gold answers (no solutions).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,10 +57,12 @@ def _weights(text: str) -> dict[str, float]:
 def test_rows(problems: Sequence[task.Problem]) -> list[dict]:
     counters: dict[int, int] = {}
     rows = []
+    no_slips = random.Random(0)  # never drawn from at slip rate 0
     for p in problems:
         i = counters[p.m] = counters.get(p.m, -1) + 1
+        solution = task.render(task.solve(p, "split", no_slips, slip_rate=0.0))
         rows.append({"problem_id": f"toy-m{p.m}-{i:03d}", "question": p.question, "answer": str(p.answer),
-                     "meta": {"m": p.m, "operands": list(p.operands)}})
+                     "meta": {"m": p.m, "operands": list(p.operands), "solution": solution}})
     return rows
 
 
