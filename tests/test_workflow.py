@@ -237,6 +237,22 @@ def test_report_and_figures_draw_offline(finished_run: tuple[Path, dict[str, Any
         assert not console_errors(dom.stderr), (figure.name, console_errors(dom.stderr))
 
 
+def test_archive_replays_without_resampling(finished_run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    workdir, config = finished_run
+    snakemake(workdir, "archive", "--cores", "1", "--configfile", write_config(workdir, config))
+    replay = tmp_path / "replay"
+    shutil.copytree(workdir / "models", replay / "models")  # the user's own inputs: local models and data
+    shutil.copytree(workdir / "data", replay / "data")
+    subprocess.run(["tar", "--extract", "--file", str(workdir / "results" / "archive.tar.gz"), "--directory",
+                    str(replay)], check=True)
+    assert (replay / "results" / "samples" / "rl" / "tiny" / "000.parquet").is_file()
+    result = snakemake(replay, "--dry-run", "--configfile", write_config(replay, config))
+    assert "Nothing to be done" in result.stdout + result.stderr, planned_jobs(result.stdout + result.stderr)
+    (replay / "results" / "figures" / "rl_vs_base" / "passk.svg").unlink()
+    jobs = planned_jobs(snakemake(replay, "--dry-run", "--configfile", write_config(replay, config)).stdout)
+    assert jobs == {"passk_curves": 1, "all": 1}
+
+
 def test_guess_filter_drops_what_the_direct_run_guesses(finished_run: tuple[Path, dict[str, Any]]) -> None:
     """The tiny random models never answer directly; given a direct-answer run that hit problem 1 once in 8
     samples (below the 0.5 threshold), exactly the filtered comparison reruns, without that problem."""

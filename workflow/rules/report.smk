@@ -63,7 +63,8 @@ rule archive:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "tar --create --gzip --file {output} config resources"
-        " $(cd . && ls -d results/provenance.json results/problems results/models results/samples results/verdicts"
-        " results/passk results/compare results/perplexity results/figures results/tables results/toy 2>/dev/null)"
+        "tar --create --gzip --file {output}"
+        " $(ls -d config resources results/provenance.json results/problems results/models results/samples results/verdicts"
+        " results/passk results/unguessed results/compare results/perplexity results/entropy results/figures"
+        " results/tables results/toy 2>/dev/null)"
         " 2> {log}"

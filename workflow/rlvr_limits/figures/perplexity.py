@@ -21,10 +21,11 @@ def chart(data: pl.DataFrame, pairs: Sequence[str], colors: Sequence[str],
     two_lines = "split(replace(datum.label, ' (Y ', '|(Y '), '|')"  # "PPL A" over "(Y B)"
     x = alt.X("pair:N", sort=list(pairs), title=None,
               axis=alt.Axis(labelAngle=0, labelLimit=200, labelExpr=two_lines))
-    y = alt.Y("perplexity:Q", title="perplexity of the response", scale=alt.Scale(zero=False))
+    # log scale: reference solutions can sit an order of magnitude above sampled responses
+    y = alt.Y("perplexity:Q", title="perplexity of the response (log scale)", scale=alt.Scale(type="log"))
     boxes = alt.Chart().mark_boxplot(extent=1.5, size=28, opacity=0.85).encode(x=x, y=y, color=color)
-    dots = alt.Chart().mark_point(filled=True, size=14, opacity=0.45, color="#333333").encode(
+    dots = alt.Chart().mark_point(filled=True, size=12, opacity=0.3, color="#333333").encode(
         x=x, y=y, xOffset=alt.XOffset("jitter:Q", scale=alt.Scale(domain=[-3, 3])),
         tooltip=["pair:N", "generator:N", alt.Tooltip("perplexity:Q", format=".3f")]
     ).transform_calculate(jitter="random() * 2 - 1")
-    return facet([boxes, dots], data.select(COLUMNS), benchmarks, width=max(240, 150 * len(pairs)))
+    return facet([dots, boxes], data.select(COLUMNS), benchmarks, width=max(240, 150 * len(pairs)))
