@@ -56,6 +56,8 @@ def test_guessability_filter() -> None:
         guessed_problems(direct, 0.0)
     with pytest.raises(UserError, match="no verdicts of verifier 'strict'"):
         drop_guessed(counts([8] * 4, [1, 1, 1, 1], verifier="strict"), direct)
+    with pytest.raises(UserError, match="every problem counts as guessed"):
+        drop_guessed(cot, counts([100] * 4, [1, 2, 3, 4]), 0.05)
 
 
 def test_passk_stage_drops_guessed_problems(tmp_path) -> None:

@@ -56,5 +56,10 @@ def drop_guessed(counts: pl.DataFrame, direct_counts: pl.DataFrame, threshold: f
             raise UserError(f"{source}: no verdicts of verifier {verifier!r}; verify the direct-answer run "
                             "with the benchmark's verifiers")
         guessed = guessed_problems(direct, threshold)
-        kept.append(counts.filter((pl.col("verifier") == verifier) & ~pl.col("problem_id").is_in(guessed)))
+        rest = counts.filter((pl.col("verifier") == verifier) & ~pl.col("problem_id").is_in(guessed))
+        if rest.is_empty():
+            raise UserError(f"{source}: under verifier {verifier!r} every problem counts as guessed (direct-answer "
+                            f"accuracy in (0, {threshold:g})), so nothing is left for pass@k; check that this run "
+                            "answered without chain of thought, or lower guess_filter.threshold")
+        kept.append(rest)
     return pl.concat(kept)
