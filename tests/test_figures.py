@@ -14,7 +14,7 @@ import pytest
 from analysis_data import counts
 from rlvr_limits.analysis.passk import k_grid, passk_table
 from rlvr_limits.cli import main
-from rlvr_limits.figures.build import efficiency_table
+from rlvr_limits.figures.build import efficiency_table, entropy_curve
 from rlvr_limits.figures.save import figure_paths
 from rlvr_limits.figures.style import ROLE_PALETTES, model_styles
 from rlvr_limits.io import write_parquet
@@ -267,3 +267,104 @@ def test_styles_follow_roles() -> None:
     assert [s.color for s in styles] == [ROLE_PALETTES["rl"][0], ROLE_PALETTES["base"][0],
                                          ROLE_PALETTES["rl"][1], ROLE_PALETTES["other"][0]]
     assert styles[0].label == "a"
+
+
+ENTROPY_MODELS = [{"name": "base", "role": "base", "label": "Base", "temperature": 0.6},
+                  {"name": "rl", "role": "rl", "label": "RL", "temperature": 0.6},
+                  {"name": "rl_t09", "role": "rl", "label": "RL hot", "temperature": 0.9},
+                  {"name": "rl_t12", "role": "rl", "label": "RL hotter", "temperature": 1.2}]
+ENTROPY_SPEC = {"title": "entropy toy", "models": ENTROPY_MODELS, "ci": 0.95,
+                "benchmarks": {"amc23": {"n_samples": 64, "k_max": 64, "verifiers": ["math"]}}}
+#: The paper's AMC23 numbers (Fig. 17): base 0.51 at T=0.6; RL 0.22 at 0.6 and 0.47 at 0.9.
+AMC23 = {"reference_entropy": 0.51, "matching_temperature": 0.95, "statement": "the swept model matches",
+         "sweep": [{"temperature": 1.2, "entropy": 0.71}, {"temperature": 0.6, "entropy": 0.22},
+                   {"temperature": 0.9, "entropy": 0.47}]}
+
+
+def write_entropy(path: Path, result: object) -> str:
+    path.write_text(json.dumps(result))
+    return str(path)
+
+
+def rule_strokes(svg: Path) -> list[tuple[str | None, str | None]]:
+    """(stroke colour, dash pattern) of every drawn rule."""
+    groups = [g for g in ET.parse(svg).getroot().iter(SVG)
+              if {"mark-rule", "role-mark"} <= set(g.get("class", "").split())]
+    return [(line.get("stroke"), line.get("stroke-dasharray")) for group in groups for line in group]
+
+
+def test_entropy_curve_by_hand(tmp_path) -> None:
+    curve = entropy_curve(ENTROPY_SPEC, {("amc",): write_entropy(tmp_path / "amc.json", AMC23)})
+    assert curve.points.columns == ["model", "temperature", "entropy"]
+    assert curve.points["model"].to_list() == ["RL", "RL hot", "RL hotter"]  # sorted by temperature
+    assert curve.points["temperature"].to_list() == [0.6, 0.9, 1.2]
+    assert curve.points["entropy"].to_list() == pytest.approx([0.22, 0.47, 0.71])
+    assert (curve.reference_label, curve.reference_temperature, curve.reference_entropy) == ("Base", 0.6, 0.51)
+    assert curve.reference_color == ROLE_PALETTES["base"][0] and curve.color == ROLE_PALETTES["rl"][0]
+    assert curve.matching_temperature == 0.95
+
+
+def test_entropy_figure(tmp_path) -> None:
+    out = tmp_path / "amc.svg"
+    found = check_files_after(draw("entropy", [f"amc={write_entropy(tmp_path / 'amc.json', AMC23)}"], out,
+                                   ENTROPY_SPEC), out)
+    # one line through 3 points; the reference rule and the matching-temperature rule, each with its label
+    assert found["line"] == 1 and found["symbol"] == 3 and found["rule"] == 2 and found["text"] == 2
+    assert (ROLE_PALETTES["base"][0], "6,3") in rule_strokes(out)  # dashed, in the reference's colour
+    svg = out.read_text()
+    assert ">T = 0.950<" in svg and ">Base at T = 0.6: 0.510<" in svg
+    assert "amc23: n = 64 samples per problem" in svg and "does not bracket" not in svg
+
+
+def test_entropy_figure_without_a_match(tmp_path) -> None:
+    statement = "the swept model does not reach entropy 0.800 within T=0.6..1.2 (entropy 0.220..0.710)"
+    result = {**AMC23, "reference_entropy": 0.8, "matching_temperature": None, "statement": statement}
+    out = tmp_path / "amc.svg"
+    found = check_files_after(draw("entropy", [f"amc={write_entropy(tmp_path / 'amc.json', result)}"], out,
+                                   ENTROPY_SPEC), out)
+    assert found["rule"] == 1 and found["text"] == 1  # no matching-temperature rule nor label
+    assert rule_strokes(out) == [(ROLE_PALETTES["base"][0], "6,3")]
+    svg = out.read_text()
+    assert "the sweep does not bracket the reference entropy" in svg and f">{statement}<" in svg
+    assert ">T = " not in svg
+
+
+SWEEP = AMC23["sweep"]
+
+
+@pytest.mark.parametrize(("result", "spec", "message"), [
+    ({"sweep": SWEEP}, ENTROPY_SPEC, "missing key(s) ['reference_entropy', 'matching_temperature', 'statement']"),
+    ([1, 2], ENTROPY_SPEC, "missing key(s)"),
+    ({**AMC23, "reference_entropy": "high"}, ENTROPY_SPEC, "'reference_entropy' must be a finite number"),
+    ({**AMC23, "reference_entropy": True}, ENTROPY_SPEC, "'reference_entropy' must be a finite number"),
+    ({**AMC23, "sweep": []}, ENTROPY_SPEC, "'sweep' must be a non-empty list"),
+    ({**AMC23, "sweep": {"0.6": 0.22}}, ENTROPY_SPEC, "'sweep' must be a non-empty list"),
+    ({**AMC23, "sweep": [*SWEEP[:2], {"temperature": 0.9, "entropy": "0.47"}]}, ENTROPY_SPEC,
+     "sweep[2] must hold a numeric 'temperature' and 'entropy'"),
+    ({**AMC23, "sweep": [*SWEEP[:2], {"temperature": 0.9}]}, ENTROPY_SPEC, "sweep[2] must hold a numeric"),
+    ({**AMC23, "sweep": [*SWEEP[:2], 0.47]}, ENTROPY_SPEC, "sweep[2] must hold a numeric"),
+    ({**AMC23, "matching_temperature": "0.95"}, ENTROPY_SPEC, "'matching_temperature' must be a number or null"),
+    ({**AMC23, "statement": None}, ENTROPY_SPEC, "'statement' must be a string"),
+    ({**AMC23, "sweep": SWEEP[:2]}, ENTROPY_SPEC,
+     "swept temperatures [0.6, 1.2] differ from those of the figure's models [0.6, 0.9, 1.2]"),
+    (AMC23, {**ENTROPY_SPEC, "models": [{**m, "temperature": None} for m in ENTROPY_MODELS]},
+     "model 'rl' needs its sampling 'temperature'"),
+    (AMC23, {**ENTROPY_SPEC, "models": ENTROPY_MODELS[:1]}, "must list the reference model, then the swept"),
+])
+def test_entropy_figure_refuses_bad_input(tmp_path, capsys, result, spec, message) -> None:
+    bad = write_entropy(tmp_path / "bad.json", result)
+    assert draw("entropy", [f"amc={bad}"], tmp_path / "f.svg", spec) == 2
+    err = capsys.readouterr().err
+    assert message in err and ("bad.json" in err or "--spec" in err)
+    assert not (tmp_path / "f.svg").exists()
+
+
+@pytest.mark.parametrize(("inputs", "message"), [
+    (["a:b={good}"], "expected NAME=PATH"),
+    (["a={good}", "b={good}"], "draws one entropy-matching result, got 2"),
+    (["a={missing}"], "missing.json: file not found"),
+])
+def test_entropy_figure_refuses_bad_inputs(tmp_path, capsys, inputs, message) -> None:
+    paths = {"good": write_entropy(tmp_path / "good.json", AMC23), "missing": tmp_path / "missing.json"}
+    assert draw("entropy", [item.format(**paths) for item in inputs], tmp_path / "f.svg", ENTROPY_SPEC) == 2
+    assert message in capsys.readouterr().err

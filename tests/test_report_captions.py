@@ -94,3 +94,17 @@ def test_guess_filter_is_stated_in_the_captions_of_a_filtered_comparison() -> No
     text = env.from_string((REPORT / "guessed.rst").read_text()).render(snakemake=snakemake)
     publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2})
     assert "``qwen25_7b_direct``" in text and "n = 1024" in text and "below\n0.05" in text
+
+
+def test_entropy_caption_names_models_temperatures_and_benchmark() -> None:
+    config = paper_config()
+    env = Environment(trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
+    snakemake = SimpleNamespace(config=config, wildcards=SimpleNamespace(name="simplerl_7b_math500"))
+    text = env.from_string((REPORT / "entropy.rst").read_text()).render(snakemake=snakemake)
+    publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2})
+    assert "*simplerl_7b_math500*" in text
+    assert ("``simplerl_zoo_7b`` (T = 0.6), ``simplerl_zoo_7b_t085`` (T = 0.85), ``simplerl_zoo_7b_t10`` (T = 1.0),"
+            " ``simplerl_zoo_7b_t12`` (T = 1.2)") in text
+    assert "reference model ``qwen25_7b`` at T = 0.6" in text
+    assert f"**math500**: n = {config['benchmarks']['math500']['n_samples']} samples per problem" in text
+    assert "matching temperature" in text

@@ -29,9 +29,18 @@ def write(tmp_path: Path, text: str, name: str = "t.yaml") -> Path:
 def test_every_template_is_shipped_and_valid() -> None:
     names = {p.stem for p in PROMPTS.glob("*.yaml")}
     assert names == {"qwen-boxed", "qwen25-math-cot", "dapo", "r1", "code-r1-lcb", "code-r1-evalplus",
-                     "deepcoder", "easyr1-vl", "toy"}
+                     "deepcoder", "easyr1-vl", "toy", "qwen-direct"}
     for name in names:
         assert load_template(PROMPTS / f"{name}.yaml").description
+
+
+def test_direct_answer_template_opens_the_box_and_stops_when_it_closes() -> None:
+    template = load_template(PROMPTS / "qwen-direct.yaml")
+    text = render(template, "What is 6*7?")
+    assert text.startswith("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n"
+                           "What is 6*7?\nGive only the final answer, without any reasoning, within \\boxed{}.")
+    assert text.endswith("<|im_start|>assistant\nThe final answer is $\\boxed{")
+    assert template.stop == ("}$",) and "<|im_end|>" in template.stop_tokens
 
 
 def test_math_templates_match_the_papers_strings() -> None:

@@ -115,11 +115,13 @@ def tiny_config(workdir: Path) -> dict[str, Any]:
         "sampling": {"temperature": 1.0, "top_p": 1.0, "shard": {"problems": 2, "samples": 8}},
         "models": {"base": {**model, "path": "models/base", "role": "base"},
                    "rl": {**model, "path": "models/rl", "role": "rl"},
-                   "direct": {**model, "path": "models/base", "role": "base", "max_tokens": 3}},
+                   "direct": {**model, "path": "models/base", "role": "base", "max_tokens": 3},
+                   "rl_hot": {**model, "path": "models/rl", "role": "rl", "sampling": {"temperature": 1.5}}},
         "benchmarks": {"tiny": {"n_samples": 8, "k_max": 8, "max_tokens": 12, "verifiers": ["math"]}},
         "comparisons": {"rl_vs_base": {"kind": "rl", "base": "base", "models": ["rl"], "benchmarks": ["tiny"]},
                         "unguessed": {"kind": "algorithms", "base": "base", "models": ["rl"], "benchmarks": ["tiny"],
                                       "guess_filter": {"direct": "direct", "threshold": 0.5}}},
+        "entropy_matching": {"rl_heat": {"reference": "base", "sweep": ["rl", "rl_hot"], "benchmark": "tiny"}},
         "analysis": {"bootstrap": 100, "perplexity": {"responses_per_problem": 2}},
     }
 
@@ -150,7 +152,8 @@ def test_run_leaves_every_product(finished_run: tuple[Path, dict[str, Any]]) -> 
                  "benchmarks/sample/rl/tiny/000.tsv", "perplexity/base/reference/tiny.parquet",
                  "unguessed/unguessed/base/tiny.parquet", "unguessed/unguessed/rl/tiny.counts.parquet",
                  "unguessed/unguessed/tiny.guessed.csv", "figures/unguessed/passk.svg",
-                 "figures/unguessed/efficiency.svg", "figures/rl_vs_base/perplexity.svg"):
+                 "figures/unguessed/efficiency.svg", "figures/rl_vs_base/perplexity.svg", "entropy/rl_heat.json",
+                 "entropy/rl_heat.svg"):
         assert (results / path).is_file(), path
     assert "samples" in (results / "logs" / "sample" / "rl" / "tiny" / "000.log").read_text()
 
@@ -182,7 +185,7 @@ def test_verifier_change_reruns_no_sampling(finished_run: tuple[Path, dict[str, 
     changed["verification"] = {"timeout_s": 3.0}
     result = snakemake(workdir, "--dry-run", "--configfile", write_config(workdir, changed))
     jobs = planned_jobs(result.stdout + result.stderr)
-    assert jobs.get("verify") == 3  # base, rl and the direct-answer run of the guess filter
+    assert jobs.get("verify") == 4  # base, rl, the guess filter's direct answers, rl at a higher temperature
     assert "sample" not in jobs and "model" not in jobs and "problems" not in jobs
     write_config(workdir, config)
 
@@ -231,7 +234,8 @@ def test_report_and_figures_draw_offline(finished_run: tuple[Path, dict[str, Any
     assert high - low > 100, "the report screenshot is blank"
     assert not console_errors(result.stderr), console_errors(result.stderr)
 
-    for figure in sorted((workdir / "results" / "figures").glob("*/*.html")):
+    figures = [*(workdir / "results" / "figures").glob("*/*.html"), *(workdir / "results" / "entropy").glob("*.html")]
+    for figure in sorted(figures):
         dom = browse(figure.as_uri(), "--dump-dom", workdir=workdir)
         assert 'class="marks"' in dom.stdout or "<canvas" in dom.stdout, f"{figure.name} did not draw"
         assert not console_errors(dom.stderr), (figure.name, console_errors(dom.stderr))

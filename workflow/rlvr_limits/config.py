@@ -345,6 +345,23 @@ class WorkflowConfig:
                 "max_model_len": scorer["max_model_len"], "tensor_parallel": scorer["tensor_parallel"],
                 **({"reference": self.manifest[job.benchmark].reference} if job.generator == REFERENCE else {})}
 
+    def figure_benchmarks(self, benchmarks: list[str]) -> dict[str, dict[str, Any]]:
+        """What a figure's subtitle states about each benchmark."""
+        return {b: {"n_samples": self.benchmarks[b]["n_samples"], "k_max": self.benchmarks[b]["k_max"],
+                    "verifiers": self.benchmarks[b]["verifiers"]} for b in benchmarks}
+
+    def entropy_figure_spec(self, name: str) -> dict[str, Any]:
+        """The entropy-matching figure of one entry: the reference model first, then the swept models, each
+        with its sampling temperature."""
+        entry = self.entropy_matching[name]
+        label = {m: self.models[m].get("label", m) for m in [entry["reference"], *entry["sweep"]]}
+        return {"kind": "entropy", "name": name, "ci": self.raw["analysis"]["ci"],
+                "title": f"Entropy matching: {label[entry['sweep'][0]]} vs {label[entry['reference']]} "
+                         f"on {entry['benchmark']}",
+                "models": [{"name": m, "role": self.models[m]["role"], "label": label[m],
+                            "temperature": self.sampling_for(m)["temperature"]} for m in label],
+                "benchmarks": self.figure_benchmarks([entry["benchmark"]])}
+
     def figure_models(self, comparison: str) -> list[dict[str, Any]]:
         comp = self.comparisons[comparison]
         return [{"name": m, "role": self.models[m]["role"], "label": self.models[m].get("label", m),

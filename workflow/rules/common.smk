@@ -47,7 +47,7 @@ VERIFIER_CODE = {
 
 def verifier_code(wildcards):
     """The verify stage plus the code of this benchmark's verifiers only."""
-    parts = ["verify/stage", "verify/registry"]
+    parts = ["verify/stage", "verify/registry", "sampling/templates"]
     for verifier in W.benchmarks[wildcards.bench]["verifiers"]:
         parts += VERIFIER_CODE[verifier]
     return package_code(*parts)
@@ -135,7 +135,8 @@ def all_targets():
         targets.append(f"results/tables/{comparison}.csv")
         if "guess_filter" in comp:
             targets += [f"results/unguessed/{comparison}/{bench}.guessed.csv" for bench in comp["benchmarks"]]
-    targets += [f"results/entropy/{name}.json" for name in W.entropy_matching]
+    for name in W.entropy_matching:
+        targets += [f"results/entropy/{name}.json", f"results/entropy/{name}.svg"]
     return targets
 
 
@@ -185,14 +186,7 @@ def figure_spec(kind):
                 "title": comp.get("title", wildcards.comparison),
                 "ci": W.raw["analysis"]["ci"],
                 "models": W.figure_models(wildcards.comparison),
-                "benchmarks": {
-                    b: {
-                        "n_samples": W.benchmarks[b]["n_samples"],
-                        "k_max": W.benchmarks[b]["k_max"],
-                        "verifiers": W.benchmarks[b]["verifiers"],
-                    }
-                    for b in comp["benchmarks"]
-                },
+                "benchmarks": W.figure_benchmarks(comp["benchmarks"]),
             }
         )
 

@@ -39,3 +39,29 @@ for kind, rule_name in FIGURES.items():
         shell:
             "python -m rlvr_limits figures --kind {params.kind} --spec {params.spec:q}"
             " --inputs {params.inputs} --out {output.svg} --log {log}"
+
+
+# One figure per entropy_matching entry, beside its JSON: the swept model's entropy against temperature and the
+# reference model's entropy.
+rule entropy_matching_curve:
+    input:
+        "results/entropy/{name}.json",
+    output:
+        svg=report(
+            "results/entropy/{name}.svg",
+            caption="../report/entropy.rst",
+            category="entropy matching",
+            labels={"figure": "entropy matching", "name": "{name}"},
+        ),
+        png="results/entropy/{name}.png",
+        vl="results/entropy/{name}.vl.json",
+        html="results/entropy/{name}.html",
+    params:
+        spec=lambda wc: spec_json(W.entropy_figure_spec(wc.name)),
+    log:
+        "results/logs/entropy/{name}.figure.log",
+    conda:
+        "../../envs/analysis.yaml"
+    shell:
+        "python -m rlvr_limits figures --kind entropy --spec {params.spec:q}"
+        " --inputs {wildcards.name}={input} --out {output.svg} --log {log}"

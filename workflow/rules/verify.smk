@@ -6,6 +6,7 @@ rule verify:
     input:
         problems="results/problems/{bench}.parquet",
         samples=sample_shards,
+        template=lambda wc: template_file(wc.model),
         code=verifier_code,
     output:
         verdicts="results/verdicts/{model}/{bench}.parquet",
@@ -19,4 +20,4 @@ rule verify:
         "../../envs/verify.yaml"
     shell:
         "python -m rlvr_limits verify --problems {input.problems} --samples {input.samples}"
-        " --spec {params.spec:q} --out {output.verdicts} --log {log}"
+        " --template {input.template} --spec {params.spec:q} --out {output.verdicts} --log {log}"

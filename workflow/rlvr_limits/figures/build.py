@@ -22,7 +22,7 @@ from rlvr_limits.analysis.efficiency import with_delta_se
 from rlvr_limits.analysis.histogram import BIN_LABELS, histogram
 from rlvr_limits.config import REFERENCE
 from rlvr_limits.errors import UserError
-from rlvr_limits.figures import coverage, difference, efficiency, passk_curves, perplexity, steps
+from rlvr_limits.figures import coverage, difference, efficiency, entropy, passk_curves, perplexity, steps
 from rlvr_limits.figures import histogram as histogram_chart
 from rlvr_limits.figures.style import REFERENCE_STYLE, ModelStyle, finish, model_styles
 from rlvr_limits.io import read_json, read_parquet
@@ -310,6 +310,86 @@ def efficiency_figure(spec: dict[str, Any], inputs: Inputs) -> alt.TopLevelMixin
                                      f"ΔSE = {base} pass@k_max − model pass@1 (lower is better)"])
 
 
+def _number(value: Any) -> float | None:
+    """`value` as a finite float, or None when it is not a number (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        return None
+    return float(value)
+
+
+def _entropy_result(path: str) -> tuple[float, list[tuple[float, float]], float | None, str]:
+    """Reference entropy, (temperature, entropy) points, matching temperature and statement of an entropy JSON."""
+    result = read_json(path)
+    keys = ("reference_entropy", "sweep", "matching_temperature", "statement")
+    missing = [k for k in keys if not isinstance(result, dict) or k not in result]
+    if missing:
+        raise UserError(f"{path}: missing key(s) {missing}; not a result of the entropy stage")
+    target = _number(result["reference_entropy"])
+    if target is None:
+        raise UserError(f"{path}: 'reference_entropy' must be a finite number (got {result['reference_entropy']!r})")
+    sweep = result["sweep"]
+    if not isinstance(sweep, list) or not sweep:
+        raise UserError(f"{path}: 'sweep' must be a non-empty list of {{temperature, entropy}} objects")
+    points = []
+    for i, point in enumerate(sweep):
+        values = [_number(point.get(k)) if isinstance(point, dict) else None for k in ("temperature", "entropy")]
+        if None in values:
+            raise UserError(f"{path}: sweep[{i}] must hold a numeric 'temperature' and 'entropy' (got {point!r})")
+        points.append((values[0], values[1]))
+    match = _number(result["matching_temperature"])
+    if match is None and result["matching_temperature"] is not None:
+        raise UserError(f"{path}: 'matching_temperature' must be a number or null "
+                        f"(got {result['matching_temperature']!r})")
+    if not isinstance(result["statement"], str):
+        raise UserError(f"{path}: 'statement' must be a string")
+    return target, sorted(points), match, result["statement"]
+
+
+def _spec_temperature(style: ModelStyle, model: dict[str, Any]) -> float:
+    temperature = _number(model.get("temperature"))
+    if temperature is None or temperature < 0:
+        raise UserError(f"figures --spec: model {style.name!r} needs its sampling 'temperature' (a number >= 0)")
+    return temperature
+
+
+def entropy_curve(spec: dict[str, Any], inputs: Inputs) -> entropy.EntropyCurve:
+    """The entropy figure's data: the JSON's points labelled with the swept model sampled at each temperature
+    (the spec's models after the first, the reference)."""
+    ctx = Context(spec)
+    if len(inputs) != 1:
+        raise UserError(f"figures --inputs: the entropy figure draws one entropy-matching result, got {len(inputs)}")
+    if len(ctx.styles) < 2:
+        raise UserError("figures --spec: key 'models' must list the reference model, then the swept models")
+    (path,) = inputs.values()
+    target, points, match, statement = _entropy_result(path)
+    reference, *swept = ctx.styles
+    by_temperature = {_spec_temperature(s, m): s for s, m in zip(swept, spec["models"][1:], strict=True)}
+    measured = [t for t, _ in points]
+    if sorted(by_temperature) != measured:
+        raise UserError(f"{path}: swept temperatures {measured} differ from those of the figure's models "
+                        f"{sorted(by_temperature)}; rerun the entropy_matching rule")
+    data = pl.DataFrame([{"model": by_temperature[t].label, "temperature": t, "entropy": h} for t, h in points],
+                        schema={"model": pl.String, "temperature": pl.Float64, "entropy": pl.Float64})
+    return entropy.EntropyCurve(
+        points=data, color=swept[0].color, reference_label=reference.label,
+        reference_temperature=_spec_temperature(reference, spec["models"][0]), reference_entropy=target,
+        reference_color=reference.color, matching_temperature=match, statement=statement)
+
+
+def entropy_figure(spec: dict[str, Any], inputs: Inputs) -> alt.TopLevelMixin:
+    ctx = Context(spec)
+    curve = entropy_curve(spec, inputs)
+    lines = [f"{bench}: n = {info['n_samples']} samples per problem and temperature"
+             for bench, info in spec["benchmarks"].items() if isinstance(info, dict) and "n_samples" in info]
+    lines.append(f"line: {ctx.styles[1].label} at each swept temperature; dashed: {curve.reference_label} "
+                 f"at T = {curve.reference_temperature:g}")
+    if curve.matching_temperature is None:
+        lines += ["the sweep does not bracket the reference entropy (no matching temperature):", curve.statement]
+    else:
+        lines.append(f"{curve.statement} (linear interpolation between swept temperatures)")
+    return finish(entropy.chart(curve), ctx.title, lines)
+
+
 BUILDERS: dict[str, Callable[[dict[str, Any], Inputs], alt.TopLevelMixin]] = {
     "passk": passk_figure,
     "difference": difference_figure,
@@ -318,4 +398,5 @@ BUILDERS: dict[str, Callable[[dict[str, Any], Inputs], alt.TopLevelMixin]] = {
     "perplexity": perplexity_figure,
     "steps": steps_figure,
     "efficiency": efficiency_figure,
+    "entropy": entropy_figure,
 }

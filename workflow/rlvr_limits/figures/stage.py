@@ -7,12 +7,15 @@
     {"title": str, "models": [{"name", "role", "label"?, "step"?}, ...]  (base first),
      "benchmarks": {bench: {"n_samples", "k_max", "verifiers"}}, "verifier"?: one verifier to show,
      "ci"?: the interval level, for the subtitle}
+    The entropy figure's models are the reference model, then the swept models, each with its sampling
+    "temperature"; its one benchmark is where the entropies were measured.
 `--inputs` per kind:
     passk, steps, efficiency    MODEL:BENCH=results/passk/MODEL/BENCH.parquet
     histogram                   MODEL:BENCH=results/passk/MODEL/BENCH.counts.parquet
     difference                  BENCH=results/compare/COMPARISON/BENCH.parquet
     coverage                    BENCH=results/compare/COMPARISON/BENCH.json
     perplexity                  SCORER:GENERATOR:BENCH=results/perplexity/SCORER/GENERATOR/BENCH.parquet
+    entropy                     NAME=results/entropy/NAME.json
 The efficiency figure takes pass@1 and pass@k_max (the benchmark's `k_max`) of `verifier`, or else of each
 benchmark's first verifier, and ΔSE = base pass@k_max − model pass@1 against the first (base) model.
 """
@@ -28,7 +31,7 @@ from rlvr_limits.figures import build
 from rlvr_limits.figures.save import save_chart
 from rlvr_limits.progress import LOG
 
-KINDS = ("passk", "difference", "coverage", "histogram", "perplexity", "steps", "efficiency")
+KINDS = ("passk", "difference", "coverage", "histogram", "perplexity", "steps", "efficiency", "entropy")
 STAGE = "figures"
 
 
@@ -72,7 +75,7 @@ def parse_figure_spec(text: str) -> dict[str, Any]:
 
 
 KEY_PARTS = {"passk": 2, "steps": 2, "efficiency": 2, "histogram": 2, "difference": 1, "coverage": 1,
-             "perplexity": 3}
+             "perplexity": 3, "entropy": 1}
 
 
 def run(args: argparse.Namespace) -> int:

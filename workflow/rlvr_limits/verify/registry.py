@@ -24,6 +24,12 @@ BACKENDS: dict[str, str] = {
 }
 
 
+#: Verifiers that read a response as the model's whole answer, so a template's assistant prefill (e.g. "The
+#: final answer is $\\boxed{") is put back in front of the generated text. The code verifier finds a prefilled
+#: code fence by itself.
+READS_PREFILL = frozenset({"math", "math-verify", "toy_strict"})
+
+
 def backend(name: str) -> Backend:
     if name not in BACKENDS:
         raise UserError(f"unknown verifier {name!r} (known: {', '.join(sorted(BACKENDS))})")

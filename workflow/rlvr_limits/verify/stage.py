@@ -1,4 +1,9 @@
-"""The `verify` stage: all samples of one (model, benchmark), checked by each of the benchmark's verifiers."""
+"""The `verify` stage: all samples of one (model, benchmark), checked by each of the benchmark's verifiers.
+
+With `--template`, the model's prompt template, the answer-level verifiers judge the template's assistant
+prefill followed by the generated text: a direct-answer template that prefills "The final answer is $\\boxed{"
+leaves only "204}$" in the samples, and the answer is in the two together.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import polars as pl
 from rlvr_limits import io
 from rlvr_limits.errors import UserError
 from rlvr_limits.progress import LOG
+from rlvr_limits.sampling.templates import load_template
 from rlvr_limits.tables import PROBLEM_COLUMNS, SAMPLE_COLUMNS, VERDICT_COLUMNS, VERDICTS, conform
 from rlvr_limits.verify import registry
 
@@ -23,6 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", required=True,
                         help='JSON: {"benchmark", "verifiers": [...], "settings": {...}, "n_samples"}')
     parser.add_argument("--out", required=True, help="results/verdicts/{model}/{bench}.parquet")
+    parser.add_argument("--template", help="the model's prompt template (resources/prompts/NAME.yaml)")
 
 
 def load_samples(paths: list[str], problems: pl.DataFrame, n_samples: int) -> pl.DataFrame:
@@ -49,10 +56,14 @@ def run(args: argparse.Namespace) -> int:
     spec = json.loads(args.spec)
     problems = io.read_parquet(args.problems, required=PROBLEM_COLUMNS)
     samples = load_samples(args.samples, problems, spec["n_samples"])
+    prefill = load_template(args.template).prefill if args.template else ""
     tables, sidecar = [], {"benchmark": spec["benchmark"], "samples": samples.height, "verifiers": {}}
     for name in spec["verifiers"]:
         started = time.monotonic()
-        table = registry.backend(name)(problems, samples, spec["benchmark"], spec.get("settings", {}))
+        judged = samples
+        if prefill and name in registry.READS_PREFILL:
+            judged = samples.with_columns(text=pl.lit(prefill) + pl.col("text"))
+        table = registry.backend(name)(problems, judged, spec["benchmark"], spec.get("settings", {}))
         if table.height != samples.height:
             raise RuntimeError(f"verifier {name} returned {table.height} verdicts for {samples.height} samples")
         bad = set(table["verdict"].unique()) - set(VERDICTS)
