@@ -163,3 +163,12 @@ def test_stage_scores_reference_responses(tmp_path, uniform_model) -> None:
     assert set(table["generator"]) == {"reference"}
     vocab = AutoModelForCausalLM.from_pretrained(uniform_model).config.vocab_size
     np.testing.assert_allclose(table["perplexity"].to_numpy(), vocab, rtol=1e-6)
+
+
+def test_stage_needs_the_reference_field_for_references(tmp_path, uniform_model, capsys) -> None:
+    spec, args = stage_inputs(tmp_path, uniform_model)
+    args = [*args[:args.index("--samples")], "--references", *args[args.index("--out"):]]
+    assert main([*args, "--spec", json.dumps(spec)]) == 2
+    assert "'reference'" in capsys.readouterr().err
+    assert main([*args, "--spec", json.dumps({**spec, "reference": "solution"})]) == 2
+    assert "no problem has a reference response in field 'solution'" in capsys.readouterr().err

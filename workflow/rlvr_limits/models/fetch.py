@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rlvr_limits.analysis.spec import parse_spec as parse_json_spec
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import write_json
 from rlvr_limits.progress import LOG, Progress
@@ -59,12 +60,7 @@ def run(args: argparse.Namespace) -> int:
 def parse_spec(text: str, name: str) -> dict[str, Any]:
     """Validate `--spec`; exactly one of `path` and `hf_id`; a hub model needs a revision."""
     where = f"--spec of model {name!r}"
-    try:
-        spec = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{where}: invalid JSON ({exc.msg})") from None
-    if not isinstance(spec, dict):
-        raise UserError(f"{where}: expected a JSON object with `path` or `hf_id` + `revision`")
+    spec = parse_json_spec(text, f"model {name!r}")
     unknown = sorted(set(spec) - set(SPEC_KEYS))
     if unknown:
         raise UserError(f"{where}: unknown keys {unknown}; allowed keys are {list(SPEC_KEYS)}")
