@@ -29,7 +29,7 @@ def write(tmp_path: Path, text: str, name: str = "t.yaml") -> Path:
 def test_every_template_is_shipped_and_valid() -> None:
     names = {p.stem for p in PROMPTS.glob("*.yaml")}
     assert names == {"qwen-boxed", "qwen25-math-cot", "dapo", "r1", "code-r1-lcb", "code-r1-evalplus",
-                     "deepcoder", "easyr1-vl", "toy", "qwen-direct"}
+                     "deepcoder", "easyr1-vl", "toy", "qwen-direct", "r1-distill", "simplerl-simple"}
     for name in names:
         assert load_template(PROMPTS / f"{name}.yaml").description
 
@@ -96,7 +96,7 @@ def test_chat_templates_render_through_the_tokenizer(tokenizer) -> None:
     evalplus = render(load_template(PROMPTS / "code-r1-evalplus.yaml"), "def f(x):\n    pass",
                       tokenizer=tokenizer)
     assert evalplus == (
-        "<|im_start|>user\nPlease provide a self-contained Python script that solves the following problem in "
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nPlease provide a self-contained Python script that solves the following problem in "
         "a markdown code block:\n```\ndef f(x):\n    pass\n```\n<|im_end|>\n<|im_start|>assistant\n"
         "Below is a Python script with a self-contained function that solves the problem and passes "
         "corresponding tests:\n```python\n")

@@ -49,11 +49,6 @@ LCB_PREAMBLE = "".join(f"from {m} import *\n" for m in (
                               "random", "statistics", "itertools", "functools", "operator", "io", "sys",
                               "json")) + "sys.setrecursionlimit(50000)\n"
 
-LCB_FORMAT_STARTER = "You will use the following starter code to write the solution to the problem and enclose " \
-                     "your code within delimiters."
-LCB_FORMAT_STDIN = "Read the inputs from stdin solve the problem and write the answer to stdout (do not " \
-                   "directly test on the sample inputs). Enclose your code within delimiters as follows."
-
 # evalplus special oracles by (dataset, entry point).
 _MBPP_ORACLES = {"are_equivalent": "always", "sum_div": "or_zero", "surface_Area": "surface_area",
                  "digit_distance_nums": "digit_distance",
@@ -203,15 +198,12 @@ def _tests(tests: Any, where: str, field: str) -> list[Record]:
     return [{"input": t["input"], "output": t["output"], "testtype": t["testtype"]} for t in tests]
 
 
-def lcb_question(content: str, starter_code: str) -> str:
-    """The problem statement with LiveCodeBench's format section (starter code or stdin instructions)."""
-    if starter_code:
-        return f"{content}\n\n### Format: {LCB_FORMAT_STARTER}\n```python\n{starter_code}\n```"
-    return f"{content}\n\n### Format: {LCB_FORMAT_STDIN}\n```python\n# YOUR CODE HERE\n```"
-
-
 def lcb_row(loader: str, record: Record, index: int, where: str) -> Row:
-    """A `code_generation_lite` record as a problems-table row (public then private tests)."""
+    """A `code_generation_lite` record as a problems-table row (public then private tests).
+
+    The question is the problem statement exactly as the dataset has it, and `starter_code` is a top-level
+    field of `meta`: the prompt template alone writes the instructions around them (its `when: starter_code`
+    variant for LeetCode problems), so no prompt carries LiveCodeBench's format block twice."""
     for key in ("question_id", "question_content", "public_test_cases", "private_test_cases"):
         if not isinstance(record.get(key), str):
             raise UserError(f"{where}: field `{key}` must be a string")
@@ -227,9 +219,9 @@ def lcb_row(loader: str, record: Record, index: int, where: str) -> Row:
     starter = record.get("starter_code") or ""
     meta = {key: record.get(key) for key in ("question_title", "platform", "contest_id", "contest_date",
                                              "difficulty")}
-    meta["code"] = {"kind": "lcb", "task_id": record["question_id"], "func_name": func_name, "tests": tests,
-                    "starter_code": starter}
-    return {"problem_id": record["question_id"], "question": lcb_question(record["question_content"], starter),
+    meta["starter_code"] = starter
+    meta["code"] = {"kind": "lcb", "task_id": record["question_id"], "func_name": func_name, "tests": tests}
+    return {"problem_id": record["question_id"], "question": record["question_content"],
             "answer": "", "answer_type": "code", "meta": json.dumps(meta)}
 
 
