@@ -8,6 +8,7 @@ the `.smk` files free of logic.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,10 @@ VERIFIER_TYPES = {
 
 #: Generator name of a benchmark's reference responses in the perplexity analysis (manifest key `reference`).
 REFERENCE = "reference"
+
+#: `fidelity: authors-code`: the released math evaluation code's context, and the prompt room it leaves.
+AUTHORS_CODE_MAX_MODEL_LEN = 4096
+AUTHORS_CODE_PROMPT_ROOM = 1024
 
 #: The verifier a benchmark gets when its config names none, by manifest type.
 DEFAULT_VERIFIER = {"math": "math", "arithmetic": "math", "visual": "math", "code": "code"}
@@ -111,9 +116,77 @@ class WorkflowConfig:
         self.root = root
         self.models: dict[str, dict[str, Any]] = config["models"]
         self.benchmarks: dict[str, dict[str, Any]] = config["benchmarks"]
-        self.comparisons: dict[str, dict[str, Any]] = config.get("comparisons", {})
-        self.entropy_matching: dict[str, dict[str, Any]] = config.get("entropy_matching", {})
+        self._alias_datasets()
+        if config.get("fidelity", "paper") == "authors-code":
+            self._apply_authors_code()
+        #: user-supplied checkpoints whose `path` does not exist (yet): model -> path
+        self.missing_checkpoints = {name: m["path"] for name, m in self.models.items()
+                                    if m.get("user_supplied") and not Path(m["path"]).exists()}
+        #: what is left out for want of them: comparison or entropy entry -> the missing models it needs
+        self.skipped_comparisons: dict[str, list[str]] = {}
+        self._compares = "comparisons" in config or "entropy_matching" in config
+        self.comparisons = self._available("comparisons", config.get("comparisons", {}),
+                                           lambda c: [c["base"], *c["models"],
+                                                      *([c["guess_filter"]["direct"]] if "guess_filter" in c else [])])
+        self.entropy_matching = self._available("entropy_matching", config.get("entropy_matching", {}),
+                                                lambda e: [e["reference"], *e["sweep"]])
         self._check()
+
+    def _available(self, section: str, entries: dict[str, dict[str, Any]], needs: Any) -> dict[str, dict[str, Any]]:
+        """The entries whose models all exist; the others are recorded in `skipped_comparisons`."""
+        kept = {}
+        for name, entry in entries.items():
+            missing = [m for m in needs(entry) if m in self.missing_checkpoints]
+            if missing:
+                self.skipped_comparisons[f"{section}.{name}"] = missing
+            else:
+                kept[name] = entry
+        return kept
+
+    def missing_message(self) -> str:
+        """What a run without the user-supplied checkpoints leaves out (empty when nothing is missing)."""
+        if not self.missing_checkpoints:
+            return ""
+        models = ", ".join(f"{m} ({p})" for m, p in self.missing_checkpoints.items())
+        left_out = "; ".join(
+            f"{name}{' - ' + title if (title := self._title(name)) else ''} (needs {', '.join(ms)})"
+            for name, ms in self.skipped_comparisons.items())
+        return (f"user-supplied checkpoints not found: {models}. Left out of this run: {left_out or 'nothing'}. "
+                "Everything else runs; put the checkpoints at these paths (see config/README.md) and rerun.")
+
+    def _title(self, qualified: str) -> str:
+        section, name = qualified.split(".", 1)
+        return str(self.raw.get(section, {}).get(name, {}).get("title", ""))
+
+    def _alias_datasets(self) -> None:
+        """A benchmark with `dataset: X` reads the manifest entry X under its own name (another n_samples)."""
+        for name, bench in self.benchmarks.items():
+            dataset = bench.get("dataset")
+            if dataset is None:
+                continue
+            if dataset not in self.manifest:
+                raise UserError(f"config key benchmarks.{name}.dataset: no benchmark {dataset!r} in the manifest "
+                                f"{self.raw['manifest']} (known: {', '.join(sorted(self.manifest))})")
+            if name in self.manifest and name != dataset:
+                raise UserError(f"config key benchmarks.{name}.dataset: {name!r} is itself a manifest entry; "
+                                "give the alias another name")
+            self.manifest[name] = self.manifest[dataset]
+
+    def _apply_authors_code(self) -> None:
+        """`fidelity: authors-code`: what the released math evaluation code did where the paper says otherwise,
+        for the models whose template has a version in resources/prompts/authors-code/: its stop words (that
+        template file) and max_model_len 4096, with max_tokens capped so that prompts up to
+        AUTHORS_CODE_PROMPT_ROOM tokens fit (the released code let each response run to 4096 minus its
+        prompt; one budget per job is the closest this workflow states)."""
+        for model in self.models.values():
+            if (self.root / "resources" / "prompts" / "authors-code" / f"{model['template']}.yaml").is_file():
+                model["max_model_len"] = AUTHORS_CODE_MAX_MODEL_LEN
+                cap = AUTHORS_CODE_MAX_MODEL_LEN - AUTHORS_CODE_PROMPT_ROOM
+                model["max_tokens"] = min(model.get("max_tokens", cap), cap)
+
+    def dataset(self, bench: str) -> str:
+        """The manifest entry a benchmark reads (its own name unless it has `dataset:`)."""
+        return self.benchmarks[bench].get("dataset", bench)
 
     @classmethod
     def load(cls, config: dict[str, Any], root: str | Path) -> WorkflowConfig:
@@ -154,6 +227,8 @@ class WorkflowConfig:
         if "hf_id" in model and "revision" not in model:
             raise UserError(f"config key {key}.revision: a hub model needs a pinned revision "
                             "(a commit hash from the model page's history)")
+        if model.get("user_supplied") and "path" not in model:
+            raise UserError(f"config key {key}.user_supplied: only a local checkpoint (`path`) can be user-supplied")
         if "path" in model and "revision" in model:
             raise UserError(f"config key {key}.revision: only hub models (hf_id) take a revision")
         if model["engine"] == "hf" and model["tensor_parallel"] > 1:
@@ -227,7 +302,11 @@ class WorkflowConfig:
         return self.manifest_path.with_name(f"{self.manifest_path.stem}.lock.yaml")
 
     def template_path(self, template: str) -> Path:
-        return self.root / "resources" / "prompts" / f"{template}.yaml"
+        """resources/prompts/<template>.yaml; with `fidelity: authors-code`, its authors-code/ version if any."""
+        prompts = self.root / "resources" / "prompts"
+        if self.raw.get("fidelity", "paper") == "authors-code" and (prompts / "authors-code" / f"{template}.yaml").is_file():
+            return prompts / "authors-code" / f"{template}.yaml"
+        return prompts / f"{template}.yaml"
 
     def n_problems(self, bench: str) -> int:
         total = self.manifest[bench].n_problems
@@ -260,6 +339,15 @@ class WorkflowConfig:
             "limit": b.get("limit"),
             **self.sampling_for(model),
         }
+
+    def check_spec(self) -> dict[str, Any]:
+        """What the check stage renders and measures: every (model, benchmark) pair that will be sampled."""
+        return {"pairs": [
+            {"model": model, "benchmark": bench, "record": f"results/models/{model}.json",
+             "template": os.path.relpath(self.template_path(self.models[model]["template"])),
+             "problems": f"results/problems/{bench}.parquet", "limit": self.benchmarks[bench].get("limit"),
+             "max_tokens": self.max_tokens(model, bench), "max_model_len": self.models[model]["max_model_len"]}
+            for model, bench in self.sampled_pairs()]}
 
     def shards(self, model: str, bench: str) -> list[str]:
         shard = self.raw["sampling"]["shard"]
@@ -300,8 +388,8 @@ class WorkflowConfig:
 
     def sampled_pairs(self) -> list[tuple[str, str]]:
         """(model, benchmark) pairs to sample: those the comparisons need, or all when there are none."""
-        if not self.comparisons and not self.entropy_matching:
-            return [(m, b) for m in self.models for b in self.benchmarks]
+        if not self._compares:
+            return [(m, b) for m in self.models if m not in self.missing_checkpoints for b in self.benchmarks]
         pairs: dict[tuple[str, str], None] = {}
         for comp in self.comparisons.values():
             direct = [comp["guess_filter"]["direct"]] if "guess_filter" in comp else []

@@ -24,6 +24,7 @@ rule perplexity:
     input:
         scorer="results/models/{scorer}.json",
         template=lambda wc: template_file(wc.scorer),
+        check=ancient("results/check.json"),
         problems="results/problems/{bench}.parquet",
         samples=generator_shards,
     output:

@@ -3,6 +3,7 @@
 import dataclasses
 import os
 import shlex
+import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -14,6 +15,9 @@ try:
     W = WorkflowConfig.load(config, workflow.basedir)
 except UserError as exc:
     raise WorkflowError(f"invalid configuration: {exc}") from None
+
+if W.missing_checkpoints:
+    sys.stderr.write(f"rlvr-limits: {W.missing_message()}\n")
 
 NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 

@@ -13,6 +13,7 @@ rule problems:
         sidecar="results/problems/{bench}.json",
     params:
         source=lambda wc: spec_json(dataclasses.asdict(W.manifest[wc.bench])),
+        dataset=lambda wc: W.dataset(wc.bench),
         manifest=os.path.relpath(W.manifest_path),
         lock=os.path.relpath(W.lock_path),
         limit=lambda wc: f"--limit {W.benchmarks[wc.bench]['limit']}" if "limit" in W.benchmarks[wc.bench] else "",
@@ -22,6 +23,6 @@ rule problems:
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python -m rlvr_limits problems --bench {wildcards.bench} --manifest {params.manifest}"
+        "python -m rlvr_limits problems --bench {params.dataset} --manifest {params.manifest}"
         " --lock {params.lock} --download-dir results/downloads"
         " {params.limit} --out {output.problems} --log {log}"

@@ -7,6 +7,7 @@ rule sample:
         problems="results/problems/{bench}.parquet",
         model="results/models/{model}.json",
         template=lambda wc: template_file(wc.model),
+        check=ancient("results/check.json"),
         code=package_code("sampling"),
     output:
         samples="results/samples/{model}/{bench}/{shard}.parquet",

@@ -47,6 +47,7 @@ GOLD_SOURCES = {
     "olympiadbench": "`final_answer[0]`",
     "aime24": "`answer`",
     "amc23": "`answer`",
+    "omni_math": "`answer`",
 }
 
 _INTEGER = re.compile(r"^[+-]?\d+$")

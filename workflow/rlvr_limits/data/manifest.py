@@ -7,6 +7,8 @@ benchmark and the key, before any job starts.
 
 from __future__ import annotations
 
+import hashlib
+
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,8 +27,9 @@ REPO_TYPES = ("dataset", "model")
 SOURCE_KINDS = ("url", "urls", "hub", "local")
 #: `sha256: lock` means: record the hash of the first good download in the lock file, enforce it later.
 LOCK = "lock"
-ENTRY_KEYS = ("type", "source", "sha256", "format", "loader", "n_problems", "where", "reference", "license",
-              "description")
+ENTRY_KEYS = ("type", "source", "sha256", "format", "loader", "n_problems", "where", "split", "reference",
+              "license", "description")
+SPLIT_KEYS = ("seed", "size", "part")
 REQUIRED_KEYS = ("type", "source", "format", "loader", "n_problems", "license", "description")
 HUB_KEYS = ("repo", "repo_type", "revision", "path", "paths")
 
@@ -67,6 +70,23 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
+class Split:
+    """A deterministic split of a benchmark's problems: rank the problems (in file order, after `where:`) by
+    sha256 of "<seed>:<position>", the `size` best-ranked form part `first`, the others part `rest`; each part
+    keeps file order. For sets whose authors did not publish their split (Omni-MATH-Rule's 2000/821)."""
+
+    seed: int
+    size: int
+    part: str
+
+    def select(self, n: int) -> list[int]:
+        """Positions (0-based, ascending) of the problems in this part, out of n."""
+        ranked = sorted(range(n), key=lambda i: hashlib.sha256(f"{self.seed}:{i}".encode()).hexdigest())
+        chosen = set(ranked[:self.size]) if self.part == "first" else set(ranked[self.size:])
+        return sorted(chosen)
+
+
+@dataclass(frozen=True)
 class Benchmark:
     """One manifest entry: its source files (read in order, records concatenated) and how to read them.
 
@@ -86,6 +106,7 @@ class Benchmark:
     license: str
     description: str
     reference: str | None = None  # the `meta` field holding reference responses (a text or a list of texts)
+    split: Split | None = None
 
     @property
     def url(self) -> str | None:
@@ -188,7 +209,18 @@ def _entry(path: Path, name: str, entry: Any) -> Benchmark:
         license=_text(where, "license", entry["license"]),
         description=_text(where, "description", entry["description"]),
         reference=_text(where, "reference", entry["reference"]) if "reference" in entry else None,
+        split=_split(f"{where}.split", entry["split"]) if "split" in entry else None,
     )
+
+
+def _split(where: str, value: Any) -> Split:
+    if not isinstance(value, dict) or set(value) != set(SPLIT_KEYS):
+        raise UserError(f"{where}: expected {{seed: int, size: int, part: first|rest}}")
+    seed, size = value["seed"], value["size"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or isinstance(size, bool) or not isinstance(size, int) \
+            or size < 1:
+        raise UserError(f"{where}: seed must be an integer and size a positive integer")
+    return Split(seed, size, _choice(where, "part", value["part"], ("first", "rest")))
 
 
 def _choice(where: str, key: str, value: Any, allowed: tuple[str, ...]) -> str:

@@ -12,6 +12,7 @@ the hashes of the first good download are recorded in the lock file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
     single = not bench.multi_file
     records, n_read = _records(bench, fetched)
     rows = normalize(bench.loader, records)
+    if bench.split is not None:
+        rows = [rows[i] for i in bench.split.select(len(rows))]
     if len(rows) != bench.n_problems:
         origin = str(fetched[0].path) if single else bench.source_description
         kept = (f" ({len(records)} of {n_read} records kept by benchmarks.{bench.name}.where: "
@@ -78,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         "file": str(fetched[0].path) if single else [str(f.path) for f in fetched],
         "format": bench.format,
         "where": {**bench.where.spec(), "n_records": n_read, "n_kept": len(records)} if bench.where else None,
+        "split": dataclasses.asdict(bench.split) if bench.split else None,
         "loader": bench.loader,
         "license": bench.license,
         "n_problems": len(rows),

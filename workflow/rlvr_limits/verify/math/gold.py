@@ -72,7 +72,7 @@ def gold_from_record(loader: str, record: dict[str, Any]) -> str:
         if not isinstance(finals[0], str):
             raise TypeError("`final_answer[0]` must be a string")
         return finals[0].strip("$").strip()
-    if loader in ("aime24", "amc23"):
+    if loader in ("aime24", "amc23", "omni_math"):
         return _text(record, "answer").strip()
     raise ValueError(f"unknown math loader {loader!r} (known: math500, aime24, amc23, gsm8k, minerva_math, "
                      "olympiadbench)")

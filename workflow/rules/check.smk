@@ -1,0 +1,25 @@
+# The check: on the submit host, right after the models are resolved and before any GPU job, every model x
+# benchmark pair renders its prompts through the model's tokenizer, resolves its stop tokens and fits
+# max_model_len (tokenizer files only). One message lists every problem found. Sampling and scoring jobs take
+# its record as an `ancient` input: they wait for it, but a rerun of the check never reruns them.
+
+
+localrules:
+    check,
+
+
+rule check:
+    input:
+        models=lambda wc: expand("results/models/{model}.json", model=sorted({m for m, _ in W.sampled_pairs()})),
+        problems=lambda wc: expand("results/problems/{bench}.parquet", bench=sorted({b for _, b in W.sampled_pairs()})),
+        templates=lambda wc: sorted({template_file(m) for m, _ in W.sampled_pairs()}),
+    output:
+        "results/check.json",
+    params:
+        spec=lambda wc: spec_json(W.check_spec()),
+    log:
+        "results/logs/check.log",
+    conda:
+        "../../envs/sample-vllm.yaml" if any(m["engine"] == "vllm" for m in W.models.values()) else "../../envs/sample-hf.yaml"
+    shell:
+        "python -m rlvr_limits check --spec {params.spec:q} --out {output} --log {log}"
