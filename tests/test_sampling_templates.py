@@ -96,7 +96,8 @@ def test_chat_templates_render_through_the_tokenizer(tokenizer) -> None:
     evalplus = render(load_template(PROMPTS / "code-r1-evalplus.yaml"), "def f(x):\n    pass",
                       tokenizer=tokenizer)
     assert evalplus == (
-        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nPlease provide a self-contained Python script that solves the following problem in "
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+        "<|im_start|>user\nPlease provide a self-contained Python script that solves the following problem in "
         "a markdown code block:\n```\ndef f(x):\n    pass\n```\n<|im_end|>\n<|im_start|>assistant\n"
         "Below is a Python script with a self-contained function that solves the problem and passes "
         "corresponding tests:\n```python\n")

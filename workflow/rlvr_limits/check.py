@@ -24,8 +24,7 @@ from rlvr_limits.analysis.spec import parse_spec
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_json, read_parquet, write_json
 from rlvr_limits.progress import LOG
-from rlvr_limits.sampling.templates import Template, encode, load_template, problem_fields, render, \
-    resolve_stop_ids
+from rlvr_limits.sampling.templates import Template, encode, load_template, problem_fields, render, resolve_stop_ids
 
 PAIR_KEYS = ("model", "benchmark", "record", "template", "problems", "limit", "max_tokens", "max_model_len")
 

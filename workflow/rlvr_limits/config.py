@@ -304,8 +304,9 @@ class WorkflowConfig:
     def template_path(self, template: str) -> Path:
         """resources/prompts/<template>.yaml; with `fidelity: authors-code`, its authors-code/ version if any."""
         prompts = self.root / "resources" / "prompts"
-        if self.raw.get("fidelity", "paper") == "authors-code" and (prompts / "authors-code" / f"{template}.yaml").is_file():
-            return prompts / "authors-code" / f"{template}.yaml"
+        authors = prompts / "authors-code" / f"{template}.yaml"
+        if self.raw.get("fidelity", "paper") == "authors-code" and authors.is_file():
+            return authors
         return prompts / f"{template}.yaml"
 
     def n_problems(self, bench: str) -> int:

@@ -8,7 +8,6 @@ benchmark and the key, before any job starts.
 from __future__ import annotations
 
 import hashlib
-
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path

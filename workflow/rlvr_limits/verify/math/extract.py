@@ -6,7 +6,8 @@ the last of "final answer is", `Answer:` and "the answer is" (in that order when
 when the gold is a plain number and the response was not cut at the token limit, the last number in the text.
 Only the text after the last `</think>` counts; a response that opened `<think>` and never closed it has no
 answer. When that text holds an `<answer>...</answer>` pair (the R1-style prompt asks for one), only the last
-pair's content counts, and it is the answer itself when no rule above finds one inside it. Every step is a linear scan, so a 200 kB response costs a few milliseconds at most.
+pair's content counts, and it is the answer itself when no rule above finds one inside it. Every step is a
+linear scan, so a 200 kB response costs a few milliseconds at most.
 """
 
 from __future__ import annotations
