@@ -172,7 +172,7 @@ def test_verifier_settings_do_not_reach_sampling() -> None:
 def test_entropy_matching_needs_distinct_temperatures() -> None:
     config = paper()
     config["models"]["simplerl_zoo_7b_t10"]["sampling"] = {"temperature": 0.6}
-    expect_error(config, "entropy_matching.simplerl_7b_math500.sweep", "distinct temperatures")
+    expect_error(config, "entropy_matching.simplerl_7b_aime24.sweep", "distinct temperatures")
 
 
 def test_entropy_matching_unknown_model() -> None:

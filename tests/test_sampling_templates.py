@@ -29,7 +29,8 @@ def write(tmp_path: Path, text: str, name: str = "t.yaml") -> Path:
 def test_every_template_is_shipped_and_valid() -> None:
     names = {p.stem for p in PROMPTS.glob("*.yaml")}
     assert names == {"qwen-boxed", "qwen25-math-cot", "dapo", "r1", "code-r1-lcb", "code-r1-evalplus",
-                     "deepcoder", "easyr1-vl", "toy", "qwen-direct", "r1-distill", "simplerl-simple"}
+                     "deepcoder", "easyr1-vl", "toy", "qwen-direct", "r1-distill", "simplerl-simple",
+                     "qwen-boxed-llama"}
     for name in names:
         assert load_template(PROMPTS / f"{name}.yaml").description
 

@@ -74,7 +74,7 @@ def test_slurm_profile_plans_the_paper_config(tmp_path: Path) -> None:
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
     jobs = planned_jobs(out)
-    assert jobs["sample"] > 100 and jobs["problems"] == 9 and jobs["entropy_matching"] == 1
+    assert jobs["sample"] > 100 and jobs["problems"] == 11 and jobs["entropy_matching"] == 6 and jobs["check"] == 1
     assert not any(rule.startswith("toy_") for rule in jobs), "the demo config leaked into --configfile"
 
 
