@@ -201,3 +201,29 @@ def test_hub_repository_without_weights_is_refused(tmp_path, hub):
     spec = {"hf_id": "org/notamodel", "revision": "main", "cache_dir": str(tmp_path / "hf")}
     with pytest.raises(UserError, match="model org/notamodel@main: the repository has no top-level weights"):
         resolve("x", spec, endpoint=hub.base)
+
+
+def test_a_branch_is_locked_to_its_first_commit(tmp_path, hub):
+    lock = tmp_path / "models.lock.yaml"
+    first = hub.add("org/tiny", hub_files())
+    spec = {"hf_id": "org/tiny", "revision": "main", "cache_dir": str(tmp_path / "hf"), "lock": str(lock)}
+    assert resolve("tiny", spec, endpoint=hub.base)["revision_resolved"] == first
+    assert f"org/tiny@main:\n    commit: {first}" in lock.read_text()
+    # The branch moves; the study keeps asking for the recorded commit instead of silently taking the new one.
+    moved = hub.add("org/tiny", {**hub_files(), "model.safetensors": save({"w": np.zeros(4, np.float32)})})
+    assert moved != first
+    with pytest.raises(UserError, match=first[:12]):
+        resolve("tiny", spec, endpoint=hub.base)
+    # Refreshing on purpose: delete the entry and resolve again.
+    lock.write_text("models: {}\n")
+    assert resolve("tiny", spec, endpoint=hub.base)["revision_resolved"] == moved
+    assert f"commit: {moved}" in lock.read_text()
+
+
+def test_a_damaged_model_lock_is_refused(tmp_path, hub):
+    lock = tmp_path / "models.lock.yaml"
+    lock.write_text("models: {'org/tiny@main': {commit: nope}}\n")
+    hub.add("org/tiny", hub_files())
+    spec = {"hf_id": "org/tiny", "revision": "main", "cache_dir": str(tmp_path / "hf"), "lock": str(lock)}
+    with pytest.raises(UserError, match=r"models\.lock\.yaml: expected `models:`"):
+        resolve("tiny", spec, endpoint=hub.base)

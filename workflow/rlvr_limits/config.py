@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -359,7 +360,15 @@ class WorkflowConfig:
         m = self.models[model]
         if "path" in m:
             return {"path": m["path"]}
-        return {"hf_id": m["hf_id"], "revision": m["revision"]}
+        spec = {"hf_id": m["hf_id"], "revision": m["revision"]}
+        if not re.fullmatch(r"[0-9a-f]{40}", m["revision"]):
+            spec["lock"] = os.path.relpath(self.model_lock_path)
+        return spec
+
+    @property
+    def model_lock_path(self) -> Path:
+        """Commits that branch or tag revisions resolved to (resources/models.lock.yaml, beside the manifest)."""
+        return self.manifest_path.with_name("models.lock.yaml")
 
     def local_model_dir(self, model: str) -> str | None:
         return self.models[model].get("path")

@@ -1,8 +1,10 @@
 """`python -m rlvr_limits model`: resolve a model (local directory or hub id@revision) and record it.
 
 `--spec` is the model's source as JSON: `{"path": "<dir>"}` or `{"hf_id": "org/name", "revision": "<commit
-or tag>", "cache_dir": "<optional HF cache>"}`. A hub model is downloaded once with `snapshot_download`
-(config, tokenizer and one set of weights: safetensors when the repository has them, else
+or tag>", "cache_dir": "<optional HF cache>", "lock": "<model lock file>"}`. With a `lock`, a revision that is
+not a commit (a branch such as `main`, or a tag) is resolved once and recorded there, and every later
+download fetches the recorded commit (`rlvr_limits.models.lock`). A hub model is downloaded once with
+`snapshot_download` (config, tokenizer and one set of weights: safetensors when the repository has them, else
 `pytorch_model*.bin`), and the commit the revision resolved to is recorded. The workflow runs this as a
 local rule, because compute nodes are often offline (`HF_HUB_OFFLINE=1`); later jobs load the recorded
 `path` without touching the network.
@@ -27,6 +29,7 @@ from typing import Any
 from rlvr_limits.analysis.spec import parse_spec as parse_json_spec
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import write_json
+from rlvr_limits.models.lock import locked_commit, record_commit
 from rlvr_limits.progress import LOG, Progress
 
 #: Tokenizer files a loadable model needs at least one of (besides `*.tiktoken`).
@@ -37,7 +40,7 @@ TOKENIZER_EXTRA = ("tokenizer_config.json", "special_tokens_map.json", "added_to
 META_FILES = ("config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json")
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 BIN_INDEX = "pytorch_model.bin.index.json"
-SPEC_KEYS = ("path", "hf_id", "revision", "cache_dir")
+SPEC_KEYS = ("path", "hf_id", "revision", "cache_dir", "lock")
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _CHUNK = 1 << 20
@@ -68,13 +71,13 @@ def parse_spec(text: str, name: str) -> dict[str, Any]:
         raise UserError(f"{where}: give exactly one of `path` (a local model directory) and `hf_id`")
     if "path" in spec:
         if set(spec) != {"path"}:
-            raise UserError(f"{where}: `revision` and `cache_dir` apply to `hf_id` models only")
+            raise UserError(f"{where}: `revision`, `cache_dir` and `lock` apply to `hf_id` models only")
         keys: tuple[str, ...] = ("path",)
     else:
         if "revision" not in spec:
             raise UserError(f"{where}: `revision` is required with `hf_id` (pin a commit hash so the model "
                             "cannot change under you)")
-        keys = tuple(k for k in ("hf_id", "revision", "cache_dir") if k in spec)
+        keys = tuple(k for k in ("hf_id", "revision", "cache_dir", "lock") if k in spec)
     for key in keys:
         if not isinstance(spec[key], str) or not spec[key].strip():
             raise UserError(f"{where}: `{key}` must be a non-empty string, got {spec[key]!r}")
@@ -86,11 +89,20 @@ def resolve(name: str, spec: dict[str, Any], endpoint: str | None = None) -> dic
     if "path" in spec:
         path, source, resolved = Path(spec["path"]), "local", None
     else:
-        path = download_hub(spec["hf_id"], spec["revision"], spec.get("cache_dir"), endpoint)
+        hf_id, revision, lock = spec["hf_id"], spec["revision"], spec.get("lock")
+        locked = locked_commit(lock, hf_id, revision) if lock and not _COMMIT.match(revision) else None
+        path = download_hub(hf_id, locked or revision, spec.get("cache_dir"), endpoint)
         source, resolved = "hub", path.name
-        if not _COMMIT.match(spec["revision"]):
-            LOG.warning("model %s: revision %r is not a commit hash; it resolved to %s (recorded)", name,
-                        spec["revision"], resolved)
+        if locked is not None:
+            if resolved != locked:
+                raise UserError(f"model {name}: {lock} records {hf_id}@{revision} as commit {locked}, but the "
+                                f"download is {resolved}")
+            LOG.info("model %s: revision %r is locked to commit %s (%s)", name, revision, locked, lock)
+        elif not _COMMIT.match(revision):
+            LOG.warning("model %s: revision %r is not a commit hash; it resolved to %s (recorded%s)", name,
+                        revision, resolved, f" in {lock}" if lock else "")
+            if lock:
+                record_commit(lock, hf_id, revision, resolved)
     files = model_files(path)
     config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     hashes, total = hash_files(path, files, f"hash {name}")
