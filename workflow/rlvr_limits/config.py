@@ -122,7 +122,7 @@ class WorkflowConfig:
             self._apply_authors_code()
         #: user-supplied checkpoints whose `path` does not exist (yet): model -> path
         self.missing_checkpoints = {name: m["path"] for name, m in self.models.items()
-                                    if m.get("user_supplied") and not Path(m["path"]).exists()}
+                                    if m.get("user_supplied") and "path" in m and not Path(m["path"]).exists()}
         #: what is left out for want of them: comparison or entropy entry -> the missing models it needs
         self.skipped_comparisons: dict[str, list[str]] = {}
         self._compares = "comparisons" in config or "entropy_matching" in config
