@@ -25,6 +25,7 @@ import yaml
 
 from rlvr_limits.config import WorkflowConfig
 from rlvr_limits.errors import UserError
+from rlvr_limits.progress import LOG
 
 #: Figure rule of each figure kind (workflow/rules/figures.smk).
 FIGURE_RULES = {"passk": "passk_curves", "difference": "passk_difference", "coverage": "coverage_split",
@@ -197,4 +198,5 @@ def run(args: argparse.Namespace) -> int:
     calibration = load_calibration(args.calibration or Path(args.root) / "resources" / "calibration.yaml",
                                    args.card)
     print(render_plan(w, calibration))
+    LOG.info("planned %d (model, benchmark) pairs with %s", len(w.sampled_pairs()), calibration.card)
     return 0

@@ -11,5 +11,9 @@ rule plan:
     params:
         config=lambda wc: spec_json(W.raw),
         root=workflow.basedir,
+    log:
+        "results/logs/plan.log",
+    conda:
+        "../../envs/analysis.yaml"
     shell:
-        "python -m rlvr_limits plan --config-json {params.config:q} --root {params.root:q}"
+        "python -m rlvr_limits plan --config-json {params.config:q} --root {params.root:q} --log {log}"
