@@ -168,3 +168,15 @@ def test_every_paper_template_stops_with_its_familys_tokens(tmp_path: Path) -> N
         assert tokenizers[FAMILY[template]].eos_token_id in ids, template
     with pytest.raises(UserError, match="does not fit the model's family"):
         resolve_stop_ids(load_template(PROMPTS / "r1.yaml"), tokenizers["r1-distill"])
+
+
+def test_without_comparisons_every_model_is_sampled_on_every_benchmark() -> None:
+    config = paper()
+    config["comparisons"], config["entropy_matching"] = {}, {}
+    config["benchmarks"] = {b: config["benchmarks"][b] for b in ("aime24", "math500")}
+    for model in config["models"].values():
+        model["max_model_len"] = max(model["max_model_len"], 32768)
+        model.pop("max_tokens", None)
+        model["max_tokens"] = 8192
+    w = load(config)
+    assert len(w.sampled_pairs()) == (len(config["models"]) - len(w.missing_checkpoints)) * len(config["benchmarks"])

@@ -125,7 +125,7 @@ class WorkflowConfig:
                                     if m.get("user_supplied") and "path" in m and not Path(m["path"]).exists()}
         #: what is left out for want of them: comparison or entropy entry -> the missing models it needs
         self.skipped_comparisons: dict[str, list[str]] = {}
-        self._compares = "comparisons" in config or "entropy_matching" in config
+        self._compares = bool(config.get("comparisons")) or bool(config.get("entropy_matching"))
         self.comparisons = self._available("comparisons", config.get("comparisons", {}),
                                            lambda c: [c["base"], *c["models"],
                                                       *([c["guess_filter"]["direct"]] if "guess_filter" in c else [])])
