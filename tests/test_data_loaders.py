@@ -103,7 +103,8 @@ def test_answer_type_hint():
 
 
 def test_loader_names_cover_the_paper_benchmarks():
-    assert set(MATH) | {"normalized", "humaneval_plus", "mbpp_plus", "livecodebench", "humaneval"} == set(LOADERS)
+    assert set(MATH) | {"omni_math", "normalized", "humaneval_plus", "mbpp_plus", "livecodebench",
+                        "humaneval"} == set(LOADERS)
 
 
 @pytest.mark.parametrize(("content", "message"), [
