@@ -120,7 +120,7 @@ def slurm_cluster() -> Iterator[None]:
     """The test cluster, up for the session and stopped after it (start is a no-op on a cluster already up)."""
     start = subprocess.run([str(CLUSTER), "start"], capture_output=True, text=True, timeout=900)
     if start.returncode == 2 and os.environ.get("RLVR_LIMITS_REQUIRE_SLURM") != "1":
-        pytest.skip(f"SLURM TEST NOT RUN: SLURM cannot be installed here ({start.stderr.strip()})")
+        pytest.skip(f"SLURM TEST NOT RUN: no SLURM can be installed or run here ({start.stderr.strip()})")
     if start.returncode != 0:
         pytest.fail(f"the SLURM test cluster did not start:\n{start.stdout}\n{start.stderr}")
     try:
