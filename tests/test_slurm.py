@@ -129,16 +129,6 @@ def slurm_cluster() -> Iterator[None]:
         subprocess.run([str(CLUSTER), "stop"], capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture(scope="module")
-def local_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("local")
-    slurm_config(workdir)
-    result = subprocess.run(snakemake_from_root(workdir, "--cores", "2"), cwd=ROOT, capture_output=True,
-                            text=True, env=environment(), timeout=900)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    return workdir
-
-
 def squeue(*fields: str) -> list[list[str]]:
     """Rows of `squeue` (every state it still lists) with the given format fields, '|'-separated."""
     out = subprocess.run(["squeue", "-h", "-t", "all", "-o", "|".join(fields)], capture_output=True, text=True,
@@ -151,7 +141,7 @@ def journal_records(path: Path) -> int:
     return max(0, len(path.read_text().splitlines()) - 1) if path.exists() else 0
 
 
-def cancel_sampling_halfway(workdir: Path, process: subprocess.Popen[str], timeout_s: float = 600) -> tuple[str, int]:
+def cancel_sampling_halfway(workdir: Path, process: subprocess.Popen[bytes], timeout_s: float = 600) -> tuple[str, int]:
     """Wait until the `rl` sampling job runs with part of its samples journalled, then scancel it.
     Returns the SLURM job id and the samples journalled at that moment."""
     comment = "rule_sample_wildcards_rl_tiny_000"
@@ -180,23 +170,34 @@ def slurm_jobs() -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def slurm_run(slurm_cluster: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    workdir = tmp_path_factory.mktemp("slurm")
+    """The SLURM run, with one sampling job cancelled halfway; beside it (it mostly waits on the cluster),
+    the same configuration run locally for comparison."""
+    workdir, local = tmp_path_factory.mktemp("slurm"), tmp_path_factory.mktemp("local")
     slurm_config(workdir)
-    started = time.monotonic()
-    process = subprocess.Popen(
-        snakemake_from_root(workdir, "--profile", "slurm", "--slurm-init-seconds-before-status-checks", "5"),
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment())
-    try:
-        cancelled, journalled = cancel_sampling_halfway(workdir, process)
-        output, _ = process.communicate(timeout=900)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    (workdir / "snakemake.out").write_text(output)
+    slurm_config(local)
+    # Output goes to files: a pipe nobody reads while the other run is awaited would fill and stall it.
+    with open(local / "snakemake.out", "w") as local_log, open(workdir / "snakemake.out", "w") as slurm_log:
+        local_process = subprocess.Popen(snakemake_from_root(local, "--cores", "2"), cwd=ROOT, stdout=local_log,
+                                         stderr=subprocess.STDOUT, env=environment())
+        started = time.monotonic()
+        process = subprocess.Popen(
+            snakemake_from_root(workdir, "--profile", "slurm", "--slurm-init-seconds-before-status-checks", "5"),
+            cwd=ROOT, stdout=slurm_log, stderr=subprocess.STDOUT, env=environment())
+        try:
+            cancelled, journalled = cancel_sampling_halfway(workdir, process)
+            process.wait(timeout=900)
+            wall_s = time.monotonic() - started
+            local_process.wait(timeout=900)
+        finally:
+            for proc in (process, local_process):
+                if proc.poll() is None:
+                    proc.kill()
+    output = (workdir / "snakemake.out").read_text()
+    assert local_process.returncode == 0, (local / "snakemake.out").read_text()[-6000:]
     assert process.returncode == 0, output[-6000:]
     jobs = {job_id: fields for job_id, fields in slurm_jobs().items() if fields.get("WorkDir") == str(workdir)}
-    return {"workdir": workdir, "output": output, "jobs": jobs, "cancelled": cancelled, "journalled": journalled,
-            "wall_s": time.monotonic() - started}
+    return {"workdir": workdir, "local": local, "output": output, "jobs": jobs, "cancelled": cancelled,
+            "journalled": journalled, "wall_s": wall_s}
 
 
 def submitted_rules(output: str) -> list[str]:
@@ -271,8 +272,8 @@ def test_cancelled_sampling_job_resumes_from_its_journal(slurm_run: dict[str, An
 
 
 @pytest.mark.slurm
-def test_slurm_run_matches_a_local_run_byte_for_byte(slurm_run: dict[str, Any], local_run: Path) -> None:
-    compared = 0
+def test_slurm_run_matches_a_local_run_byte_for_byte(slurm_run: dict[str, Any]) -> None:
+    local_run, compared = slurm_run["local"], 0
     for part in ("tables", "samples", "passk"):
         local_files = sorted(p.relative_to(local_run) for p in (local_run / "results" / part).rglob("*")
                              if p.is_file() and p.suffix in (".csv", ".parquet", ".html"))
