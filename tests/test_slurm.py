@@ -31,7 +31,6 @@ from tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
-STATE = Path(os.environ.get("RLVR_LIMITS_SLURM_STATE", "/var/tmp/rlvr-limits-slurm"))
 #: Jobs that must not reach sbatch: downloads and model resolution run on the submit host.
 LOCAL_RULES = {"problems", "model", "all"}
 N_SAMPLES = 128
