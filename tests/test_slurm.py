@@ -157,7 +157,7 @@ def cancel_sampling_halfway(workdir: Path, process: subprocess.Popen[bytes], tim
 
 
 def slurm_jobs() -> dict[str, dict[str, str]]:
-    """Every job the controller still knows (MinJobAge keeps finished ones for 10 minutes): id -> fields."""
+    """Every job the controller still knows (MinJobAge keeps finished ones for an hour): id -> fields."""
     out = subprocess.run(["scontrol", "-d", "-o", "show", "job"], capture_output=True, text=True, timeout=30,
                          check=True).stdout
     jobs = {}
