@@ -42,6 +42,20 @@ def test_defaults_are_filled_in() -> None:
     assert w.models["toy_base"]["tensor_parallel"] == 1
 
 
+def test_gpus_per_job_follow_the_engine_unless_the_model_says() -> None:
+    config = paper()
+    vllm = next(name for name, m in config["models"].items() if m.get("engine", "vllm") == "vllm")
+    config["models"][vllm]["tensor_parallel"] = 2
+    config["models"]["on_cpu"] = {**config["models"][vllm], "gpu": False}
+    demo_config = demo()
+    demo_config["models"]["toy_rl"]["gpu"] = True
+    w, d = load(config), load(demo_config)
+    assert (w.gpus(vllm), w.gpus("on_cpu")) == (2, 0)
+    assert (d.gpus("toy_base"), d.gpus("toy_rl")) == (0, 1)
+    demo_config["models"]["toy_rl"]["gpu"] = "yes"
+    expect_error(demo_config, "models.toy_rl.gpu")
+
+
 def expect_error(config: dict[str, Any], *fragments: str) -> str:
     with pytest.raises(UserError) as info:
         load(config)

@@ -356,6 +356,11 @@ class WorkflowConfig:
         return shard_ids(self.n_problems(bench), self.benchmarks[bench]["n_samples"],
                          shard["problems"], shard["samples"])
 
+    def gpus(self, model: str) -> int:
+        """GPUs one sampling or perplexity job of `model` requests: none unless it runs on GPUs."""
+        m = self.models[model]
+        return m["tensor_parallel"] if m.get("gpu", m["engine"] == "vllm") else 0
+
     def model_spec(self, model: str) -> dict[str, Any]:
         m = self.models[model]
         if "path" in m:

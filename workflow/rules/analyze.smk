@@ -40,7 +40,7 @@ rule perplexity:
         "results/logs/perplexity/{scorer}/{generator}/{bench}.log",
     threads: 1
     resources:
-        gpu=lambda wc: 0 if W.models[wc.scorer]["engine"] == "hf" else W.models[wc.scorer]["tensor_parallel"],
+        gpu=lambda wc: W.gpus(wc.scorer),
     conda:
         lambda wc: "../../envs/sample-hf.yaml" if W.models[wc.scorer]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
     shell:

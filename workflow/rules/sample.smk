@@ -21,7 +21,7 @@ rule sample:
         "results/benchmarks/sample/{model}/{bench}/{shard}.tsv"
     threads: lambda wc: 1 if W.models[wc.model]["engine"] == "hf" else 8
     resources:
-        gpu=lambda wc: 0 if W.models[wc.model]["engine"] == "hf" else W.models[wc.model]["tensor_parallel"],
+        gpu=lambda wc: W.gpus(wc.model),
         runtime=lambda wc, attempt: 60 * attempt if W.models[wc.model]["engine"] == "hf" else 240 * attempt,
     conda:
         lambda wc: "../../envs/sample-hf.yaml" if W.models[wc.model]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
