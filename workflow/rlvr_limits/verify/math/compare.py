@@ -39,7 +39,7 @@ class Rules:
 
 
 _INTEGER = re.compile(r"-?\d+")
-_BASED = re.compile(r"(\d+)_\{?(\d+)\}?")
+_BASED = re.compile(r"(?<!\d)(\d++)_\{?+(\d++)\}?+")
 _PROSE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{8,}")
 _DEGREES_TO_RADIANS = "\\frac{\\pi}{180}"
 MIN_SIGFIGS = 3

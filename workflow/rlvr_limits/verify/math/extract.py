@@ -19,13 +19,14 @@ _JOINER = re.compile(r"(?:\s|\$|\\\(|\\\)|\\\[|\\\]|\\quad|\\qquad|\\text\{\s*(?
 _JOIN_WORD = re.compile(r",|\band\b")
 _MAX_JOINED = 32
 
-_ANSWER_COLON = re.compile(r"\s*+(?:\*\*|__)?\s*+[:：]")
+_ANSWER_COLON = re.compile(r"(?<!\s)\s*+(?:\*\*|__)?+\s*+[:：]")
 #: a number; a minus sign right after a letter, digit or bracket is subtraction, not a sign
 _NUMBER = re.compile(r"(?:(?<![\w)\]}])-)?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])\.\d+)(?:e[+-]?\d+)?")
-#: display math ($$..$$, \[..\]) may span lines; inline math ($..$, \(..\)) may not
-_MATH_SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|\\\[(.+?)\\\]|(?<!\\)\$((?:[^$\n\\]|\\.)+?)\$|\\\(([^\n]+?)\\\)",
-                        re.S)
-_SPAN_JOINER = re.compile(r"\s*(?:,|\band\b|,\s*and\b)\s*")
+#: display math ($$..$$, \[..\]) may span lines; inline math ($..$, \(..\)) may not. A span never holds
+#: its own opening delimiter, so each opening is followed only up to the next one (linear time).
+_MATH_SPAN = re.compile(r"(?<!\\)\$\$((?:[^$\\]|\\.)+?)\$\$|\\\[((?:[^\\]|\\(?!\[))+?)\\\]|"
+                        r"(?<!\\)\$((?:[^$\n\\]|\\.)+?)\$|\\\(((?:[^\n\\]|\\(?!\())+?)\\\)", re.S)
+_SPAN_JOINER = re.compile(r"(?<!\s)\s*+(?:,\s*+and\b|,|\band\b)\s*+")
 _STRAY_DOLLAR = re.compile(r"(?<=[^\s$]),\$(?=[^\s$])")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
 _WINDOWS = (300, 4000, 1 << 62)
