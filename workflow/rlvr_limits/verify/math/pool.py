@@ -1,12 +1,13 @@
-"""Worker processes for the sympy path, each with a hard deadline and a memory cap.
+"""Verifier worker processes, each task under a hard deadline, each worker under a memory cap.
 
 A worker is a fresh interpreter (`python -m rlvr_limits.verify.math.worker`) talking to us over a socket pair:
 it never inherits the caller's threads, GPU state or memory, and it never re-imports the caller's main script
 (which multiprocessing's spawn and forkserver methods do). It caps its own address space at its size after
-importing sympy plus `memory_mb` (RLIMIT_AS, relative so that it works whatever the machine). A check that
-outlives its deadline gets its worker killed with SIGKILL (C-level loops in sympy or gmpy cannot be interrupted
-any other way) and a replacement starts in the background. No signals are used in the caller, so the pool works from any
-thread; a semaphore bounds how many checks run at once.
+start-up plus `memory_mb` (RLIMIT_AS, relative so that it works whatever the machine). Tasks go to a worker in
+chunks and their results come back one by one; a task whose result does not arrive within its deadline gets its
+worker killed with SIGKILL (C-level loops in a regex, sympy or gmpy cannot be interrupted any other way), is
+answered `timeout`, and the tasks after it go on in a new worker. No signals are used in the caller, so the pool
+works from any thread; a semaphore bounds how many workers run at once.
 """
 
 from __future__ import annotations
@@ -16,18 +17,24 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
+from typing import Any
 
 STARTUP_TIMEOUT_S = 120.0
+CHUNK = 256  # tasks sent to a worker at once (results stream back one per task)
+
+#: failed(status, reason) -> the result that stands for a task that timed out or whose worker died
+Failed = Callable[[str, str], Any]
 
 
 class _Worker:
-    def __init__(self, memory_mb: int, warm_up: bool) -> None:
+    def __init__(self, kind: str, memory_mb: int) -> None:
         ours, theirs = socket.socketpair()
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "rlvr_limits.verify.math.worker", str(theirs.fileno()), str(memory_mb),
-                 "warm-up" if warm_up else "cold"],
+                 kind],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
                 start_new_session=True)  # Ctrl-C in the caller's terminal is the caller's business
         finally:
@@ -42,12 +49,11 @@ class _Worker:
 
 
 class Pool:
-    """At most `size` concurrent sympy checks, each in a killable worker process."""
+    """At most `size` workers of one kind (see worker.KINDS) running tasks at once."""
 
-    def __init__(self, size: int, memory_mb: int, warm_up: bool = False) -> None:
-        """`warm_up`: workers parse a set of typical answers before they report ready (slower start, faster
-        first checks: worth it for batches, whose workers start in the background)."""
-        self.size, self.memory_mb, self.warm_up = max(1, size), memory_mb, warm_up
+    def __init__(self, kind: str, size: int, memory_mb: int, failed: Failed, what: str) -> None:
+        """`failed` builds the result of a task that timed out or crashed; `what` names a task in reasons."""
+        self.kind, self.size, self.memory_mb, self.failed, self.what = kind, max(1, size), memory_mb, failed, what
         self._slots = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
@@ -55,7 +61,7 @@ class Pool:
         self._closed = False
 
     def _start(self) -> _Worker:
-        worker = _Worker(self.memory_mb, self.warm_up)
+        worker = _Worker(self.kind, self.memory_mb)
         with self._lock:
             self._all.add(worker)
         try:
@@ -77,43 +83,74 @@ class Pool:
         try:
             worker = self._start()
         except RuntimeError:
-            return  # the next check starts one itself, and reports if that fails
+            return  # the next task starts one itself, and reports if that fails
         with self._lock:
             if not self._closed and len(self._all) <= self.size:
                 self._idle.append(worker)
                 return
         self._retire(worker)
 
+    def _discard(self, worker: _Worker) -> None:
+        self._retire(worker)
+        threading.Thread(target=self._replace, daemon=True).start()
+
     def warm(self) -> None:
-        """Start every worker ahead of time, so that the first checks do not pay for the start-up."""
+        """Start every worker ahead of time, so that the first tasks do not pay for the start-up."""
         with self._lock:
             missing = self.size - len(self._all)
         started = [self._start() for _ in range(max(missing, 0))]
         with self._lock:
             self._idle.extend(started)
 
-    def run(self, task: tuple[object, ...], timeout_s: float) -> tuple[str, str]:
-        """Run `task` in a worker; ("timeout", ...) past the deadline, ("error", ...) if the worker dies."""
+    def run(self, task: tuple[object, ...], timeout_s: float) -> Any:
+        """The result of one task (see `map`)."""
+        return self.map([task], timeout_s)[0]
+
+    def _take(self) -> _Worker:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        return worker or self._start()
+
+    def map(self, tasks: Sequence[tuple[object, ...]], timeout_s: float,
+            on_result: Callable[[Any], None] | None = None) -> list[Any]:
+        """The result of each task, in order, all in one worker: each task may take `timeout_s` from the moment
+        the result before it arrived (past that its result is a `timeout`), and a worker that dies fails its
+        task. `on_result` sees each result as it arrives."""
+        results: list[Any] = []
+
+        def add(result: Any) -> None:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
         with self._slots:
-            with self._lock:
-                worker = self._idle.pop() if self._idle else None
-            try:
-                if worker is None:
-                    worker = self._start()
-                worker.conn.send(task)
-                if worker.conn.poll(timeout_s):
-                    result = worker.conn.recv()
-                    with self._lock:
-                        self._idle.append(worker)
-                    return result
-            except (EOFError, OSError, RuntimeError) as exc:
-                if worker is not None:
-                    self._retire(worker)
-                    threading.Thread(target=self._replace, daemon=True).start()
-                return ("error", f"symbolic worker failed ({type(exc).__name__}: memory limit or crash)")
-            self._retire(worker)
-            threading.Thread(target=self._replace, daemon=True).start()
-            return ("timeout", f"symbolic check exceeded {timeout_s:g} s")
+            worker: _Worker | None = None
+            while len(results) < len(tasks):
+                try:
+                    worker = worker or self._take()
+                except RuntimeError as exc:  # no worker starts: every task left fails the same way
+                    for _ in tasks[len(results):]:
+                        add(self.failed("error", str(exc)))
+                    break
+                chunk = tasks[len(results):len(results) + CHUNK]
+                try:
+                    worker.conn.send(list(chunk))
+                    for _ in chunk:
+                        if not worker.conn.poll(timeout_s):
+                            self._discard(worker)
+                            worker = None
+                            add(self.failed("timeout", f"{self.what} exceeded {timeout_s:g} s"))
+                            break
+                        add(worker.conn.recv())
+                except (EOFError, OSError) as exc:
+                    self._discard(worker)
+                    worker = None
+                    add(self.failed("error", f"verifier worker failed ({type(exc).__name__}: memory limit or "
+                                             "crash)"))
+            if worker is not None:
+                with self._lock:
+                    self._idle.append(worker)
+        return results
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for tests and diagnostics)."""

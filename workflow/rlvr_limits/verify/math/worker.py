@@ -1,17 +1,23 @@
-"""A worker process of the sympy path: `python -m rlvr_limits.verify.math.worker FD MEMORY_MB [warm-up]`.
+"""A verifier worker process: `python -m rlvr_limits.verify.math.worker FD MEMORY_MB KIND`.
 
-It caps its memory, says it is ready, then judges (gold, benchmark, tolerance, answer) tasks received on the
-socket FD, one at a time, until the socket closes (pool.py owns its life and kills it past a deadline).
+KIND `responses`: whole verifications of responses (extraction and the fast path, `checker.first_pass`);
+`symbolic` and `symbolic-warm`: comparisons on the sympy path (the warm kind first parses typical answers).
+It caps its memory, says it is ready, then serves lists of tasks received on the socket FD until the socket
+closes, sending one result per task as soon as it is known: pool.py times each task from the previous result,
+and kills the worker when one outlives its deadline.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from fractions import Fraction
 from multiprocessing.connection import Connection
 
-from rlvr_limits.verify.math import checker, symbolic
+from rlvr_limits.verify.math import checker
 from rlvr_limits.verify.math.verdict import ERROR
+
+KINDS = ("responses", "symbolic", "symbolic-warm")
 
 
 def run(task: tuple[object, ...]) -> tuple[str, str]:
@@ -20,6 +26,8 @@ def run(task: tuple[object, ...]) -> tuple[str, str]:
         gold_text, benchmark, tolerance, answer = task
         gold = checker.parse_gold(str(gold_text), None if benchmark is None else str(benchmark),
                                   tolerance if isinstance(tolerance, Fraction) else None)
+        from rlvr_limits.verify.math import symbolic  # sympy: only in the workers of the symbolic path
+
         return checker.judge(gold, str(answer), symbolic.symbolic_equal)
     except MemoryError:
         return (ERROR, "memory limit reached in the symbolic check")
@@ -56,23 +64,28 @@ def limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def serve(conn: Connection) -> None:
+def serve(conn: Connection, handle: Callable[[tuple[object, ...]], object]) -> None:
     conn.send(("ready", ""))
     while True:
         try:
-            task = conn.recv()
+            tasks = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(run(task))
+        for task in tasks:
+            conn.send(handle(task))
 
 
 def main(argv: list[str]) -> int:
-    """argv: FD MEMORY_MB [warm-up|cold]."""
-    fd, memory_mb = int(argv[0]), int(argv[1])
-    if argv[2:3] == ["warm-up"]:
+    """argv: FD MEMORY_MB KIND (see KINDS)."""
+    fd, memory_mb, kind = int(argv[0]), int(argv[1]), argv[2]
+    if kind not in KINDS:
+        raise SystemExit(f"worker kind must be one of {KINDS}, got {kind!r}")
+    if kind == "symbolic-warm":
+        from rlvr_limits.verify.math import symbolic
+
         symbolic.warm_up()
     limit_memory(memory_mb)
-    serve(Connection(fd))
+    serve(Connection(fd), checker.first_pass if kind == "responses" else run)
     return 0
 
 
