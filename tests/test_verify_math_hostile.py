@@ -97,6 +97,61 @@ def test_hostile_input_returns_quickly(name: str, checker: Checker) -> None:
         assert not verdict.correct, verdict
 
 
+PROSE = ("72. The overall percent loss in value from the beginning of Monday to the end of Tuesday is "
+         "\\begin{align*}")
+#: (response, gold, verdict, why): inputs that once backtracked for seconds to forever in the unit regex
+BACKTRACKING = [
+    ("So the final answer is $\\boxed{72." + "a" * 26 + "\\x}$.", "28", "wrong", "26 letters after a number"),
+    ("So the final answer is $\\boxed{72." + "a" * 1500 + "\\x}$.", "28", "wrong", "1500 letters after a number"),
+    (boxed(PROSE), "28", "wrong", "prose in a box"),
+    (boxed("28"), PROSE, "wrong", "prose as the gold"),
+    (boxed("7" + "cm" * 1500 + "!"), "7", "wrong", "a unit word repeated, then a stray character"),
+]
+
+
+@pytest.mark.parametrize(("response", "gold", "expected", "why"), BACKTRACKING, ids=[c[3] for c in BACKTRACKING])
+def test_text_that_made_the_unit_regex_backtrack(checker: Checker, response: str, gold: str, expected: str,
+                                                  why: str) -> None:
+    checker.warm()
+    started = time.monotonic()
+    verdict = checker.verify(response, gold)
+    assert time.monotonic() - started < checker.timeout_s, why
+    assert verdict.status == expected, (why, verdict)
+
+
+def test_the_deadline_holds_when_a_regex_regresses(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers are started with the unit regex of an older release (exponential on letters after a number,
+    put back by a sitecustomize module): the verification is cut at the deadline, and the next one goes on."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import re\n"
+        "from rlvr_limits.verify.math import normalize\n"
+        "normalize._NUMBER_WITH_UNITS = re.compile(\n"
+        "    r'\\{?([+-]?(?:\\d{1,3}(?:,\\d{3})+(?:\\.\\d*)?|\\d+(?:\\.\\d*)?|\\.\\d+)(?:e[+-]?\\d+)?)\\}?'\n"
+        "    r'((?:[a-zA-Z]+(?:\\^\\{?-?\\d\\}?)?|/|\\\\cdot|\\.)+)')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    regressed = Checker(timeout_s=1.0, workers=1)
+    try:
+        regressed.warm()
+        started = time.monotonic()
+        verdict = regressed.verify(BACKTRACKING[0][0] + "a" * 40, "28")
+        elapsed = time.monotonic() - started
+        assert verdict.status == "timeout" and "exceeded 1 s" in verdict.reason, verdict
+        assert elapsed < 1.5, elapsed
+        assert regressed.verify(boxed("28"), "28").correct  # a fresh worker takes the next response
+    finally:
+        regressed.close()
+
+
+def test_a_dead_response_worker_is_an_error_not_a_crash(checker: Checker) -> None:
+    checker.warm()
+    for pid in checker.responses.pids():
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    verdict = checker.verify(boxed("6"), "6")
+    assert verdict.status == "error" and "worker" in verdict.reason
+    assert checker.verify(boxed("6"), "6").correct
+
+
 def test_deadline_kills_a_stuck_check_and_the_pool_recovers(checker: Checker) -> None:
     checker.warm()
     started = time.monotonic()

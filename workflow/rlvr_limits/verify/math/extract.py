@@ -3,9 +3,10 @@
 Order (first that yields an answer wins): the last `\\boxed{}`/`\\fbox{}` (brace-matched, `\\boxed 5` too;
 adjacent boxes joined when only a comma or "and" separates them), Minerva's "final answer is $X$. I hope",
 the last of "final answer is", `Answer:` and "the answer is" (in that order when they coincide), and, only
-when the gold is a plain number and the response was not cut at the token limit, the last number in the text.
-Only the text after the last `</think>` counts; a response that opened `<think>` and never closed it has no
-answer. Every step is a linear scan, so a 200 kB response costs a few milliseconds at most.
+when the gold is a plain number and the response was not cut at the token limit, the last number in the text
+if it stands alone (`stands_alone`). Only the text after the last `</think>` counts; a response that opened
+`<think>` and never closed it has no answer. Every step is a linear scan, so a 200 kB response costs a few
+milliseconds at most.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 STARTUP_TIMEOUT_S = 120.0
-CHUNK = 256  # tasks sent to a worker at once (results stream back one per task)
+CHUNK = 256  # tasks sent to a worker at once (results stream back one per task) ...
+CHUNK_CHARS = 4_000_000  # ... and at most about this much text, beyond the first task
 
 #: failed(status, reason) -> the result that stands for a task that timed out or whose worker died
 Failed = Callable[[str, str], Any]
@@ -132,7 +133,7 @@ class Pool:
                     for _ in tasks[len(results):]:
                         add(self.failed("error", str(exc)))
                     break
-                chunk = tasks[len(results):len(results) + CHUNK]
+                chunk = _chunk(tasks, len(results))
                 try:
                     worker.conn.send(list(chunk))
                     for _ in chunk:
@@ -163,6 +164,15 @@ class Pool:
             workers, self._all, self._idle = list(self._all), set(), []
         for worker in workers:
             worker.kill()
+
+
+def _chunk(tasks: Sequence[tuple[object, ...]], start: int) -> Sequence[tuple[object, ...]]:
+    """The tasks sent to a worker next, from `start`: at most CHUNK of them and about CHUNK_CHARS of text."""
+    end, chars = start, 0
+    while end < len(tasks) and end - start < CHUNK and (end == start or chars < CHUNK_CHARS):
+        chars += sum(len(field) for field in tasks[end] if isinstance(field, str))
+        end += 1
+    return tasks[start:end]
 
 
 def cpu_count() -> int:
