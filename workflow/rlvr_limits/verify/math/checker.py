@@ -119,8 +119,8 @@ def first_pass(task: tuple[object, ...]) -> Outcome:
     """task = (*Task, cache): extraction and the fast comparison of one response; never raises. With `cache`
     false every memo is cleared first."""
     started = time.perf_counter()
-    response, gold_text, benchmark, tolerance, truncated, cache = task
     try:
+        response, gold_text, benchmark, tolerance, truncated, cache = task
         if not cache:
             clear_caches()
         gold = parse_gold(str(gold_text), None if benchmark is None else str(benchmark),

@@ -258,8 +258,8 @@ def scalar_equal(gold: Atom, pred: Atom, rules: Rules) -> bool:
     based, pred_based = _BASED.fullmatch(gold.core), _BASED.fullmatch(pred.core)
     if based is not None:  # 52_8: the same digits, with or without the base
         return pred.core == based.group(1) or (pred_based is not None and pred_based.groups() == based.groups())
-    if pred_based is not None or not _readable(pred.core):
-        return False
+    if pred_based is not None or not _readable(pred.core) or not _readable(gold.core):
+        return False  # prose is equal only to itself
     if (_INTEGER.fullmatch(gold.core) and _INTEGER.fullmatch(pred.core)
             and (gold.percent, gold.degrees) == (pred.percent, pred.degrees)):
         return _canonical_integer(gold.core) == _canonical_integer(pred.core)  # any size, no conversion

@@ -4,24 +4,32 @@ A worker is a fresh interpreter (`python -m rlvr_limits.verify.math.worker`) tal
 it never inherits the caller's threads, GPU state or memory, and it never re-imports the caller's main script
 (which multiprocessing's spawn and forkserver methods do). It caps its own address space at its size after
 start-up plus `memory_mb` (RLIMIT_AS, relative so that it works whatever the machine). Tasks go to a worker in
-chunks and their results come back one by one; a task whose result does not arrive within its deadline gets its
-worker killed with SIGKILL (C-level loops in a regex, sympy or gmpy cannot be interrupted any other way), is
-answered `timeout`, and the tasks after it go on in a new worker. No signals are used in the caller, so the pool
-works from any thread; a semaphore bounds how many workers run at once.
+chunks; it writes the index of the task it is running into a page shared with us and sends results in batches.
+A task that is still running `timeout_s` after we first saw it start gets its worker killed with SIGKILL
+(C-level loops in a regex, sympy or gmpy cannot be interrupted any other way) and is answered `timeout`; the
+tasks whose results died with the worker run again in a new one, and the rest go on. No signals are used in
+the caller, so the pool works from any thread; a semaphore bounds how many workers run at once.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import socket
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
 STARTUP_TIMEOUT_S = 120.0
+#: the page shared with a worker: the index, in the chunk it serves, of the task it is running (-1: none yet)
+PROGRESS = struct.Struct("<q")
+TICK_S = 0.05  # how often a silent worker's progress is looked at
 CHUNK = 256  # tasks sent to a worker at once (results stream back one per task) ...
 CHUNK_CHARS = 4_000_000  # ... and at most about this much text, beyond the first task
 
@@ -32,21 +40,33 @@ Failed = Callable[[str, str], Any]
 class _Worker:
     def __init__(self, kind: str, memory_mb: int) -> None:
         ours, theirs = socket.socketpair()
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "rlvr_limits.verify.math.worker", str(theirs.fileno()), str(memory_mb),
-                 kind],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, close_fds=True,
-                start_new_session=True)  # Ctrl-C in the caller's terminal is the caller's business
-        finally:
-            theirs.close()
+        with tempfile.TemporaryFile() as page:
+            try:
+                os.ftruncate(page.fileno(), mmap.PAGESIZE)
+                self.progress = mmap.mmap(page.fileno(), PROGRESS.size)
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "rlvr_limits.verify.math.worker", str(theirs.fileno()),
+                     str(page.fileno()), str(memory_mb), kind],
+                    pass_fds=(theirs.fileno(), page.fileno()), stdin=subprocess.DEVNULL, close_fds=True,
+                    start_new_session=True)  # Ctrl-C in the caller's terminal is the caller's business
+            finally:
+                theirs.close()
         self.conn = Connection(ours.detach())
+
+    def running(self) -> int:
+        """Index, in the chunk sent last, of the task the worker is running (-1: it has not started one)."""
+        return PROGRESS.unpack_from(self.progress, 0)[0]
+
+    def send(self, chunk: list[tuple[object, ...]]) -> None:
+        PROGRESS.pack_into(self.progress, 0, -1)
+        self.conn.send(chunk)
 
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
         self.conn.close()
+        self.progress.close()
 
 
 class Pool:
@@ -114,44 +134,67 @@ class Pool:
 
     def map(self, tasks: Sequence[tuple[object, ...]], timeout_s: float,
             on_result: Callable[[Any], None] | None = None) -> list[Any]:
-        """The result of each task, in order, all in one worker: each task may take `timeout_s` from the moment
-        the result before it arrived (past that its result is a `timeout`), and a worker that dies fails its
-        task. `on_result` sees each result as it arrives."""
-        results: list[Any] = []
+        """The result of each task, in order, all in one worker: a task may run for `timeout_s` (past that its
+        result is a `timeout`), and one that kills its worker fails. `on_result` sees each result as it comes."""
+        results: list[Any] = [None] * len(tasks)
+        resolved = [False] * len(tasks)
 
-        def add(result: Any) -> None:
-            results.append(result)
+        def add(index: int, result: Any) -> None:
+            results[index], resolved[index] = result, True
             if on_result is not None:
                 on_result(result)
 
         with self._slots:
             worker: _Worker | None = None
-            while len(results) < len(tasks):
+            start = 0
+            while True:
+                while start < len(tasks) and resolved[start]:
+                    start += 1
+                if start == len(tasks):
+                    break
                 try:
                     worker = worker or self._take()
                 except RuntimeError as exc:  # no worker starts: every task left fails the same way
-                    for _ in tasks[len(results):]:
-                        add(self.failed("error", str(exc)))
+                    for index in range(start, len(tasks)):
+                        if not resolved[index]:
+                            add(index, self.failed("error", str(exc)))
                     break
-                chunk = _chunk(tasks, len(results))
-                try:
-                    worker.conn.send(list(chunk))
-                    for _ in chunk:
-                        if not worker.conn.poll(timeout_s):
-                            self._discard(worker)
-                            worker = None
-                            add(self.failed("timeout", f"{self.what} exceeded {timeout_s:g} s"))
-                            break
-                        add(worker.conn.recv())
-                except (EOFError, OSError) as exc:
+                chunk = _chunk(tasks, resolved, start)
+                if not self._serve(worker, chunk, start, timeout_s, add):
                     self._discard(worker)
                     worker = None
-                    add(self.failed("error", f"verifier worker failed ({type(exc).__name__}: memory limit or "
-                                             "crash)"))
             if worker is not None:
                 with self._lock:
                     self._idle.append(worker)
         return results
+
+    def _serve(self, worker: _Worker, chunk: Sequence[tuple[object, ...]], start: int, timeout_s: float,
+               add: Callable[[int, Any], None]) -> bool:
+        """Run one chunk (tasks start, start + 1, ...); False when the worker had to go. A task that outlives the
+        deadline or kills the worker is answered; tasks whose results were lost with it are left to run again."""
+        received = 0
+        seen, seen_at = -2, time.monotonic()
+        try:
+            worker.send(list(chunk))
+            while received < len(chunk):
+                if worker.conn.poll(TICK_S):
+                    for result in worker.conn.recv():
+                        add(start + received, result)
+                        received += 1
+                    continue
+                running, now = max(worker.running(), received), time.monotonic()
+                if running != seen:
+                    seen, seen_at = running, now
+                elif now - seen_at > timeout_s:
+                    add(start + running, self.failed("timeout", f"{self.what} exceeded {timeout_s:g} s"))
+                    return False
+        except (EOFError, OSError) as exc:
+            running = max(worker.running(), received)
+            if running < len(chunk):
+                add(start + running, self.failed("error", f"verifier worker failed ({type(exc).__name__}: "
+                                                          "memory limit or crash)"))
+            return False
+        return True
 
     def pids(self) -> list[int]:
         """Process ids of the live workers (for tests and diagnostics)."""
@@ -166,10 +209,11 @@ class Pool:
             worker.kill()
 
 
-def _chunk(tasks: Sequence[tuple[object, ...]], start: int) -> Sequence[tuple[object, ...]]:
-    """The tasks sent to a worker next, from `start`: at most CHUNK of them and about CHUNK_CHARS of text."""
+def _chunk(tasks: Sequence[tuple[object, ...]], resolved: list[bool], start: int) -> Sequence[tuple[object, ...]]:
+    """The tasks sent to a worker next, from `start` up to one already answered: at most CHUNK of them and
+    about CHUNK_CHARS of text."""
     end, chars = start, 0
-    while end < len(tasks) and end - start < CHUNK and (end == start or chars < CHUNK_CHARS):
+    while end < len(tasks) and not resolved[end] and end - start < CHUNK and (end == start or chars < CHUNK_CHARS):
         chars += sum(len(field) for field in tasks[end] if isinstance(field, str))
         end += 1
     return tasks[start:end]
