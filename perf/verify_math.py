@@ -148,9 +148,9 @@ def build_corpus(per_problem: int, seed: int) -> dict[str, tuple[pl.DataFrame, p
 
 
 def run_uncached(corpus: dict[str, tuple[pl.DataFrame, pl.DataFrame]], work: checker.Checker) -> tuple[
-        dict[str, list[checker.Checked]], float]:
+        dict[str, list[checker.Outcome]], float]:
     """Our verifier with every memo and cache cleared before each sample (`Checker(cache=False)`)."""
-    verdicts: dict[str, list[checker.Checked]] = {}
+    verdicts: dict[str, list[checker.Outcome]] = {}
     total = 0.0
     for benchmark, (problems, samples) in corpus.items():
         golds = dict(problems.select("problem_id", "answer").iter_rows())
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     checked, t_uncached_first = run_uncached(corpus, fresh)
     t_uncached = statistics.median(run_uncached(corpus, fresh)[1] for _ in range(args.repeat))
     fresh.close()
-    uncached = {bench: [c.verdict.status for c in results] for bench, results in checked.items()}
+    uncached = {bench: [c.status for c in results] for bench, results in checked.items()}
     for label, first, median in (("with cache", t_cached_first, t_cached),
                                  ("without cache", t_uncached_first, t_uncached)):
         report(f"ours, {label + ':':15s}{median:8.2f} s  {n / median:9.1f} responses/s  {t_mv / median:6.1f}x "
@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = [(c.seconds, bench, index) for bench, results in checked.items() for index, c in enumerate(results)]
     slowest, bench, index = max(seconds)
     row = corpus[bench][1].row(index, named=True)
-    at_deadline = sum(c.verdict.status == "timeout" for results in checked.values() for c in results)
+    at_deadline = sum(c.status == "timeout" for results in checked.values() for c in results)
     report(f"slowest response (uncached run): {slowest * 1e3:.1f} ms ({bench} problem {row['problem_id']}, "
            f"sample {row['sample_idx']}, {len(row['text'])} characters); responses that reached the "
            f"{checker.DEFAULT_TIMEOUT_S:g} s deadline: {at_deadline}/{n} ({100 * at_deadline / n:.3f}%)")

@@ -121,7 +121,7 @@ def verify_table(problems: pl.DataFrame, samples: pl.DataFrame, benchmark: str,
     tasks: list[Task] = [(text or "", golds[problem_id][0], benchmark, golds[problem_id][1], bool(cut))
                          for problem_id, text, cut in zip(problem_ids, texts, truncated, strict=True)]
     checked = _checker(timeout_s, memory_mb, workers).verify_many(tasks, label=f"verify {benchmark}")
-    statuses = [c.verdict.status for c in checked]
+    statuses = [c.status for c in checked]
     seconds = [c.seconds for c in checked]
     timeouts = statuses.count(TIMEOUT)
     if checked:
@@ -132,7 +132,6 @@ def verify_table(problems: pl.DataFrame, samples: pl.DataFrame, benchmark: str,
         "sample_idx": samples["sample_idx"].cast(pl.Int32),
         "verdict": statuses,
         "correct": [status == CORRECT for status in statuses],
-        "extracted": [None if c.verdict.extracted is None else c.verdict.extracted[:MAX_EXTRACTED_CHARS]
-                      for c in checked],
+        "extracted": [None if c.answer is None else c.answer[:MAX_EXTRACTED_CHARS] for c in checked],
         "seconds": seconds,
     }, schema=OUTPUT_SCHEMA)

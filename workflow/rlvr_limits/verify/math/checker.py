@@ -93,8 +93,9 @@ def judge(gold: Gold, answer: str, symbolic: Symbolic | None = None) -> tuple[st
 
 
 class Outcome(NamedTuple):
-    """The first pass over one response (in a worker): its verdict, or NEEDS_SYMBOLIC; `key` is the cleaned
-    answer (the memo key of the symbolic check); `seconds` is the time it took."""
+    """One verification: its status (after the first pass in a worker, possibly NEEDS_SYMBOLIC), the answer
+    found, `key` the cleaned answer (the memo key of the symbolic check), and the seconds it took. Workers send
+    it as a plain tuple (a quarter of the pickling cost)."""
 
     status: str
     reason: str = ""
@@ -143,11 +144,6 @@ def first_pass(task: tuple[object, ...]) -> Outcome:
     except Exception as exc:  # a verifier bug must cost one verdict, not a training run
         return Outcome(ERROR, f"internal error: {type(exc).__name__}: {exc}", None, None,
                        time.perf_counter() - started)
-
-
-class Checked(NamedTuple):
-    verdict: Verdict
-    seconds: float
 
 
 class Checker:
@@ -223,27 +219,27 @@ class Checker:
             self._memo[key] = result
         return result, time.perf_counter() - started
 
-    def verify_many(self, tasks: Sequence[Task], label: str | None = None) -> list[Checked]:
+    def verify_many(self, tasks: Sequence[Task], label: str | None = None) -> list[Outcome]:
         """Verify every task (in order); `label` turns on progress lines. Never raises."""
         fast = Progress(f"{label} (fast path)", len(tasks), "samples") if label else None
         warming = threading.Thread(target=self._warm_symbolic, daemon=True)
 
-        def seen(outcome: Outcome) -> None:
+        def seen(outcome: tuple[object, ...]) -> None:
             if fast is not None:
                 fast.update()
-            if outcome.status == NEEDS_SYMBOLIC and self.warm_up and warming.ident is None:
+            if outcome[0] == NEEDS_SYMBOLIC and self.warm_up and warming.ident is None:
                 warming.start()  # the symbolic workers start beside the rest of the fast path
 
-        outcomes = self.responses.map([(*task, self.cache) for task in tasks], self.timeout_s, seen)
+        outcomes = [Outcome._make(result) for result in
+                    self.responses.map([(*task, self.cache) for task in tasks], self.timeout_s, seen)]
         pending: dict[tuple[object, ...], list[int]] = {}
         for index, (task, outcome) in enumerate(zip(tasks, outcomes, strict=True)):
             if outcome.status == NEEDS_SYMBOLIC:
                 pending.setdefault((*task[1:4], outcome.key), []).append(index)
             elif outcome.reason.startswith("internal error"):
                 LOG.warning("math verifier %s on gold %r", outcome.reason, str(task[1])[:80])
-        checked = [Checked(Verdict(o.status, o.answer, o.reason), o.seconds) for o in outcomes]
         if not pending:
-            return checked
+            return outcomes
         if warming.ident is not None:
             warming.join()
         slow = Progress(f"{label} (symbolic checks)", len(pending), "checks") if label else None
@@ -253,12 +249,11 @@ class Checker:
             for key, future in futures.items():
                 (status, reason), seconds = future.result()
                 for rank, index in enumerate(pending[key]):
-                    outcome = outcomes[index]
-                    checked[index] = Checked(Verdict(status, outcome.answer, reason),
-                                             outcome.seconds + (seconds if rank == 0 else 0.0))
+                    outcomes[index] = outcomes[index]._replace(
+                        status=status, reason=reason, seconds=outcomes[index].seconds + (seconds if rank == 0 else 0.0))
                 if slow is not None:
                     slow.update()
-        return checked
+        return outcomes
 
     def _warm_symbolic(self) -> None:
         try:
@@ -270,7 +265,8 @@ class Checker:
         """Judge one response against one gold answer within the deadline; never raises. `truncated`: the
         response was cut at the token limit (then the last number in it is not taken as its answer)."""
         try:
-            return self.verify_many([(response, gold, benchmark, None, truncated)])[0].verdict
+            outcome = self.verify_many([(response, gold, benchmark, None, truncated)])[0]
+            return Verdict(outcome.status, outcome.answer, outcome.reason)
         except Exception as exc:  # a verifier bug must cost one verdict, not a training run
             LOG.warning("math verifier internal error on gold %r: %s: %s", gold[:80], type(exc).__name__, exc)
             return Verdict(ERROR, None, f"internal error: {type(exc).__name__}: {exc}")

@@ -99,7 +99,7 @@ def main(argv: list[str]) -> int:
         symbolic.warm_up()
     limit_memory(memory_mb)
     serve(Connection(fd), mmap.mmap(progress_fd, PROGRESS.size),
-          checker.first_pass if kind == "responses" else run)
+          (lambda task: tuple(checker.first_pass(task))) if kind == "responses" else run)
     return 0
 
 
