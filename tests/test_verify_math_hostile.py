@@ -138,6 +138,12 @@ def test_the_deadline_holds_when_a_regex_regresses(tmp_path, monkeypatch: pytest
         assert verdict.status == "timeout" and "exceeded 1 s" in verdict.reason, verdict
         assert elapsed < 1.5, elapsed
         assert regressed.verify(boxed("28"), "28").correct  # a fresh worker takes the next response
+        # in a batch, only the stuck response is a timeout: those whose results died with the worker run again
+        stuck = BACKTRACKING[0][0] + "a" * 40
+        tasks = [(boxed(str(i)), str(i), None, None, False) for i in range(300)]
+        tasks[150] = (stuck, "28", None, None, False)
+        statuses = [outcome.status for outcome in regressed.verify_many(tasks)]
+        assert statuses == ["correct"] * 150 + ["timeout"] + ["correct"] * 149
     finally:
         regressed.close()
 
