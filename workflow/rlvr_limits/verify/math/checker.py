@@ -258,7 +258,7 @@ class Checker:
     def _warm_symbolic(self) -> None:
         try:
             self.symbolic.warm()
-        except RuntimeError as exc:  # the symbolic checks will report it, one verdict at a time
+        except (RuntimeError, OSError) as exc:  # the symbolic checks will report it, one verdict at a time
             LOG.warning("math verifier: %s", exc)
 
     def verify(self, response: str, gold: str, benchmark: str | None = None, *, truncated: bool = False) -> Verdict:

@@ -5,7 +5,8 @@ it never inherits the caller's threads, GPU state or memory, and it never re-imp
 (which multiprocessing's spawn and forkserver methods do). It caps its own address space at its size after
 start-up plus `memory_mb` (RLIMIT_AS, relative so that it works whatever the machine). Tasks go to a worker in
 chunks; it writes the index of the task it is running into a page shared with us and sends results in batches.
-A task that is still running `timeout_s` after we first saw it start gets its worker killed with SIGKILL
+A task that is still running `timeout_s` after we first saw it start (at most TICK_S late; the first task of a
+chunk, the only one of a single check, from the moment it is sent) gets its worker killed with SIGKILL
 (C-level loops in a regex, sympy or gmpy cannot be interrupted any other way) and is answered `timeout`; the
 tasks whose results died with the worker run again in a new one, and the rest go on. No signals are used in
 the caller, so the pool works from any thread; a semaphore bounds how many workers run at once.
@@ -13,6 +14,7 @@ the caller, so the pool works from any thread; a semaphore bounds how many worke
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import socket
@@ -65,7 +67,8 @@ class _Worker:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        self.conn.close()
+        with contextlib.suppress(OSError):  # closed already, by a pool closing while this worker was starting
+            self.conn.close()
         self.progress.close()
 
 
@@ -103,7 +106,7 @@ class Pool:
         """Start a worker for the idle list (run in the background after a worker was killed)."""
         try:
             worker = self._start()
-        except RuntimeError:
+        except (RuntimeError, OSError):
             return  # the next task starts one itself, and reports if that fails
         with self._lock:
             if not self._closed and len(self._all) <= self.size:
@@ -173,11 +176,11 @@ class Pool:
         """Run one chunk (tasks start, start + 1, ...); False when the worker had to go. A task that outlives the
         deadline or kills the worker is answered; tasks whose results were lost with it are left to run again."""
         received = 0
-        seen, seen_at = -2, time.monotonic()
+        seen, seen_at = 0, time.monotonic()  # the first task's clock starts when it is sent
         try:
             worker.send(list(chunk))
             while received < len(chunk):
-                if worker.conn.poll(TICK_S):
+                if worker.conn.poll(min(TICK_S, max(seen_at + timeout_s - time.monotonic(), 0.0))):
                     for result in worker.conn.recv():
                         add(start + received, result)
                         received += 1
