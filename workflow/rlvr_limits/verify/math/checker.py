@@ -224,10 +224,10 @@ class Checker:
         fast = Progress(f"{label} (fast path)", len(tasks), "samples") if label else None
         warming = threading.Thread(target=self._warm_symbolic, daemon=True)
 
-        def seen(outcome: tuple[object, ...]) -> None:
+        def seen(batch: list[tuple[object, ...]]) -> None:
             if fast is not None:
-                fast.update()
-            if outcome[0] == NEEDS_SYMBOLIC and self.warm_up and warming.ident is None:
+                fast.update(len(batch))
+            if self.warm_up and warming.ident is None and any(result[0] == NEEDS_SYMBOLIC for result in batch):
                 warming.start()  # the symbolic workers start beside the rest of the fast path
 
         outcomes = [Outcome._make(result) for result in

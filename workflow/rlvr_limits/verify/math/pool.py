@@ -32,8 +32,8 @@ STARTUP_TIMEOUT_S = 120.0
 #: the page shared with a worker: the index, in the chunk it serves, of the task it is running (-1: none yet)
 PROGRESS = struct.Struct("<q")
 TICK_S = 0.05  # how often a silent worker's progress is looked at
-CHUNK = 256  # tasks sent to a worker at once (results stream back one per task) ...
-CHUNK_CHARS = 4_000_000  # ... and at most about this much text, beyond the first task
+CHUNK = 4096  # tasks sent to a worker at once ...
+CHUNK_CHARS = 8_000_000  # ... and at most about this much text, beyond the first task
 
 #: failed(status, reason) -> the result that stands for a task that timed out or whose worker died
 Failed = Callable[[str, str], Any]
@@ -136,16 +136,18 @@ class Pool:
         return worker or self._start()
 
     def map(self, tasks: Sequence[tuple[object, ...]], timeout_s: float,
-            on_result: Callable[[Any], None] | None = None) -> list[Any]:
+            on_results: Callable[[list[Any]], None] | None = None) -> list[Any]:
         """The result of each task, in order, all in one worker: a task may run for `timeout_s` (past that its
-        result is a `timeout`), and one that kills its worker fails. `on_result` sees each result as it comes."""
+        result is a `timeout`), and one that kills its worker fails. `on_results` sees the results as they
+        come, a batch at a time."""
         results: list[Any] = [None] * len(tasks)
         resolved = [False] * len(tasks)
 
-        def add(index: int, result: Any) -> None:
-            results[index], resolved[index] = result, True
-            if on_result is not None:
-                on_result(result)
+        def add(index: int, batch: list[Any]) -> None:
+            results[index:index + len(batch)] = batch
+            resolved[index:index + len(batch)] = [True] * len(batch)
+            if on_results is not None:
+                on_results(batch)
 
         with self._slots:
             worker: _Worker | None = None
@@ -160,7 +162,7 @@ class Pool:
                 except RuntimeError as exc:  # no worker starts: every task left fails the same way
                     for index in range(start, len(tasks)):
                         if not resolved[index]:
-                            add(index, self.failed("error", str(exc)))
+                            add(index, [self.failed("error", str(exc))])
                     break
                 chunk = _chunk(tasks, resolved, start)
                 if not self._serve(worker, chunk, start, timeout_s, add):
@@ -172,7 +174,7 @@ class Pool:
         return results
 
     def _serve(self, worker: _Worker, chunk: Sequence[tuple[object, ...]], start: int, timeout_s: float,
-               add: Callable[[int, Any], None]) -> bool:
+               add: Callable[[int, list[Any]], None]) -> bool:
         """Run one chunk (tasks start, start + 1, ...); False when the worker had to go. A task that outlives the
         deadline or kills the worker is answered; tasks whose results were lost with it are left to run again."""
         received = 0
@@ -181,21 +183,21 @@ class Pool:
             worker.send(list(chunk))
             while received < len(chunk):
                 if worker.conn.poll(min(TICK_S, max(seen_at + timeout_s - time.monotonic(), 0.0))):
-                    for result in worker.conn.recv():
-                        add(start + received, result)
-                        received += 1
+                    batch = worker.conn.recv()
+                    add(start + received, batch)
+                    received += len(batch)
                     continue
                 running, now = max(worker.running(), received), time.monotonic()
                 if running != seen:
                     seen, seen_at = running, now
                 elif now - seen_at > timeout_s:
-                    add(start + running, self.failed("timeout", f"{self.what} exceeded {timeout_s:g} s"))
+                    add(start + running, [self.failed("timeout", f"{self.what} exceeded {timeout_s:g} s")])
                     return False
         except (EOFError, OSError) as exc:
             running = max(worker.running(), received)
             if running < len(chunk):
-                add(start + running, self.failed("error", f"verifier worker failed ({type(exc).__name__}: "
-                                                          "memory limit or crash)"))
+                add(start + running, [self.failed("error", f"verifier worker failed ({type(exc).__name__}: "
+                                                           "memory limit or crash)")])
             return False
         return True
 

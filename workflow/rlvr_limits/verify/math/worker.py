@@ -22,8 +22,8 @@ from rlvr_limits.verify.math.pool import PROGRESS
 from rlvr_limits.verify.math.verdict import ERROR
 
 KINDS = ("responses", "symbolic", "symbolic-warm")
-FLUSH_S = 0.01
-FLUSH_MAX = 64
+FLUSH_S = 0.05
+FLUSH_MAX = 1024
 
 
 def run(task: tuple[object, ...]) -> tuple[str, str]:
