@@ -216,10 +216,11 @@ class Pool:
 
 def _chunk(tasks: Sequence[tuple[object, ...]], resolved: list[bool], start: int) -> Sequence[tuple[object, ...]]:
     """The tasks sent to a worker next, from `start` up to one already answered: at most CHUNK of them and
-    about CHUNK_CHARS of text."""
+    about CHUNK_CHARS of text in their first fields (the response)."""
     end, chars = start, 0
     while end < len(tasks) and not resolved[end] and end - start < CHUNK and (end == start or chars < CHUNK_CHARS):
-        chars += sum(len(field) for field in tasks[end] if isinstance(field, str))
+        first = tasks[end][0]
+        chars += len(first) if isinstance(first, str) else 0
         end += 1
     return tasks[start:end]
 
