@@ -8,11 +8,12 @@ answer at all (a chain of thought cut at the token limit, finish_reason "length"
 formats (boxed, "final answer is", Minerva's "I hope it is correct", `Answer:`, GSM8K's `####`). Each problem
 draws its responses from a small pool, so answers repeat within a problem as they do in real samples.
 
-Measured, on the same corpus and machine, one process each (our sympy path runs in one worker process, started
-once before timing; its start-up is reported separately):
+Measured, on the same corpus and machine (ours verifies each response in one worker process under the deadline
+and runs its sympy path in another, both started before timing; their start-up is reported separately):
   1. Math-Verify (the `math-verify` backend: gold `parse("$gold$")`, response `parse(text)`, `verify`), one run,
   2. ours with the verdict cache (`batch.verify_table`, workers=1): first run, then the median of --repeat runs,
-  3. ours without any cache (every memo and lru cache cleared before each sample): likewise.
+  3. ours without any cache (`Checker(cache=False)`: every memo and cache cleared before each sample): likewise,
+     with the time of the slowest response and the share of responses that reached the deadline.
 Then every disagreement with Math-Verify is printed once per distinct (benchmark, gold, answer), with who is
 right (see `adjudicate`); `--markdown` writes them as perf/verify_math_disagreements.md.
 
@@ -36,8 +37,7 @@ from pathlib import Path
 import polars as pl
 
 from rlvr_limits.verify import mathverify_backend
-from rlvr_limits.verify.math import batch, checker, evaluate, latex, normalize
-from rlvr_limits.verify.math.extract import extract_answer
+from rlvr_limits.verify.math import batch, checker
 from rlvr_limits.verify.math.gold import gold_from_record
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "math"
@@ -147,45 +147,36 @@ def build_corpus(per_problem: int, seed: int) -> dict[str, tuple[pl.DataFrame, p
     return corpus
 
 
-def _clear_caches() -> None:
-    normalize.clean.cache_clear()
-    latex.literal.cache_clear()
-    evaluate._parse_cached.cache_clear()
-    evaluate._LOCAL.cache.clear()
-
-
-def run_uncached(corpus: dict[str, tuple[pl.DataFrame, pl.DataFrame]]) -> tuple[dict[str, list[str]], float]:
-    """Our verifier, one sample at a time, with every memo and cache cleared before each sample."""
-    verdicts: dict[str, list[str]] = {}
+def run_uncached(corpus: dict[str, tuple[pl.DataFrame, pl.DataFrame]], work: checker.Checker) -> tuple[
+        dict[str, list[checker.Outcome]], float]:
+    """Our verifier with every memo and cache cleared before each sample (`Checker(cache=False)`)."""
+    verdicts: dict[str, list[checker.Outcome]] = {}
     total = 0.0
     for benchmark, (problems, samples) in corpus.items():
         golds = dict(problems.select("problem_id", "answer").iter_rows())
         tolerance = {pid: batch._tolerance(meta, pid) for pid, meta in problems.select("problem_id", "meta")
                      .iter_rows()}
-        work = batch._checker(checker.DEFAULT_TIMEOUT_S, checker.DEFAULT_MEMORY_MB, 1)
-        statuses = []
+        tasks = [(text, golds[pid], benchmark, tolerance[pid], finish == "length")
+                 for pid, text, finish in samples.select("problem_id", "text", "finish_reason").iter_rows()]
         started = time.perf_counter()
-        for pid, text, finish in samples.select("problem_id", "text", "finish_reason").iter_rows():
-            _clear_caches()
-            work._memo.clear()
-            gold = checker.parse_gold(golds[pid], benchmark, tolerance[pid])
-            answer = extract_answer(text, gold.numeric, finish == "length")
-            statuses.append("no_answer" if answer is None else work.judge(gold, answer)[0])
+        verdicts[benchmark] = work.verify_many(tasks)
         total += time.perf_counter() - started
-        verdicts[benchmark] = statuses
     return verdicts, total
 
 
-def start_workers() -> float:
-    """Start (and warm) the worker process that `verify_table` will use; a one-time cost per process."""
+def start_workers(uncached: checker.Checker) -> float:
+    """Start (and warm) the worker processes that the timed runs use; a one-time cost per process."""
     started = time.perf_counter()
-    batch._checker(checker.DEFAULT_TIMEOUT_S, checker.DEFAULT_MEMORY_MB, 1).pool.warm()
+    batch._checker(checker.DEFAULT_TIMEOUT_S, checker.DEFAULT_MEMORY_MB, 1).warm()
+    uncached.warm()
     return time.perf_counter() - started
 
 
 def run_cached(corpus: dict[str, tuple[pl.DataFrame, pl.DataFrame]]) -> tuple[dict[str, pl.DataFrame], float]:
-    _clear_caches()
-    checker.parse_gold.cache_clear()
+    """`batch.verify_table` as the workflow runs it, starting from empty memos as a `verify` job does."""
+    work = batch._checker(checker.DEFAULT_TIMEOUT_S, checker.DEFAULT_MEMORY_MB, 1)
+    work._memo.clear()
+    work.responses.run(("", "0", None, None, False, False), work.timeout_s)  # cache=False: the worker forgets
     out, total = {}, 0.0
     for benchmark, (problems, samples) in corpus.items():
         started = time.perf_counter()
@@ -311,12 +302,15 @@ def main(argv: list[str] | None = None) -> int:
 
     theirs, t_mv = run_mathverify(corpus)
     report(f"Math-Verify {version('math-verify')}: {t_mv:8.2f} s  {n / t_mv:9.1f} responses/s")
-    t_start = start_workers()
-    report(f"ours, one-time start of the worker process (not in the times below): {t_start:.2f} s")
+    fresh = checker.Checker(checker.DEFAULT_TIMEOUT_S, checker.DEFAULT_MEMORY_MB, 1, warm_up=True, cache=False)
+    t_start = start_workers(fresh)
+    report(f"ours, one-time start of the worker processes (not in the times below): {t_start:.2f} s")
     ours, t_cached_first = run_cached(corpus)
     t_cached = statistics.median(run_cached(corpus)[1] for _ in range(args.repeat))
-    uncached, t_uncached_first = run_uncached(corpus)
-    t_uncached = statistics.median(run_uncached(corpus)[1] for _ in range(args.repeat))
+    checked, t_uncached_first = run_uncached(corpus, fresh)
+    t_uncached = statistics.median(run_uncached(corpus, fresh)[1] for _ in range(args.repeat))
+    fresh.close()
+    uncached = {bench: [c.status for c in results] for bench, results in checked.items()}
     for label, first, median in (("with cache", t_cached_first, t_cached),
                                  ("without cache", t_uncached_first, t_uncached)):
         report(f"ours, {label + ':':15s}{median:8.2f} s  {n / median:9.1f} responses/s  {t_mv / median:6.1f}x "
@@ -327,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     counts = Counter(v for table in ours.values() for v in table["verdict"].to_list())
     agree = sum(int((ours[b]["correct"] == theirs[b]["correct"]).sum()) for b in corpus)
     report(f"our verdicts: {dict(counts)}; cached vs uncached runs differ on {mismatched} responses")
+    seconds = [(c.seconds, bench, index) for bench, results in checked.items() for index, c in enumerate(results)]
+    slowest, bench, index = max(seconds)
+    row = corpus[bench][1].row(index, named=True)
+    at_deadline = sum(c.status == "timeout" for results in checked.values() for c in results)
+    report(f"slowest response (uncached run): {slowest * 1e3:.1f} ms ({bench} problem {row['problem_id']}, "
+           f"sample {row['sample_idx']}, {len(row['text'])} characters); responses that reached the "
+           f"{checker.DEFAULT_TIMEOUT_S:g} s deadline: {at_deadline}/{n} ({100 * at_deadline / n:.3f}%)")
     report(f"agreement with Math-Verify on correct/not correct: {agree}/{n} ({100 * agree / n:.2f}%)")
     found = disagreements(corpus, ours, theirs)
     print(f"{len(found)} distinct disagreements:")
@@ -348,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
                                         "ours_cached_first": t_cached_first,
                                         "ours_uncached_first": t_uncached_first, "ours_worker_start": t_start},
             "speedup": {"cached": t_mv / t_cached, "uncached": t_mv / t_uncached},
-            "agreement": agree, "disagreements": found}, indent=1, ensure_ascii=False))
+            "slowest_s": slowest, "at_deadline": at_deadline, "agreement": agree, "disagreements": found},
+            indent=1, ensure_ascii=False))
     return 0
 
 

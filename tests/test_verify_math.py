@@ -177,12 +177,48 @@ def test_extraction_order_and_forms() -> None:
     assert extract_answer("the answer is $x = 1$. Later text", False) == "x = 1"
     assert extract_answer("reasoning\n#### 18", True) == "18"
     assert extract_answer("we get 6,000 - 3,000 = 3,000", True) == "3,000"
-    assert extract_answer("so 2023-3", True) == "3"  # a minus after a digit is subtraction
+    assert extract_answer("so 2023-3", True) is None  # 3 is an operand of a subtraction, and never -3
     assert extract_answer("we get 2.7778e-6", True) == "2.7778e-6"
     assert extract_answer("no final answer here, x is 5", False) is None  # symbolic gold: no guessing
     assert extract_answer("cut off at 5", True, truncated=True) is None  # no last number when truncated
     assert extract_answer("cut off, but the answer is $5$", True, truncated=True) == "5"
-    assert extract_answer("\\boxed{\\frac{1}{2}", True) == "2"  # an unclosed box is no box
+    assert extract_answer("\\boxed{\\frac{1}{2}", True) is None  # an unclosed box is no box; 2 is a denominator
+
+
+#: (response without a box or marker, numeric gold, expected verdict, why): the last number is the answer only when
+#: it stands alone, never when it is a token of an expression or a word
+FALLBACK = [
+    ("$\\frac{1+\\sqrt{5}}{2}$", "2", "no_answer", "the denominator of a fraction is not the answer"),
+    ("AZYUK2A", "2", "no_answer", "a digit inside a word"),
+    ("so the count is 2^{10}", "10", "no_answer", "an exponent"),
+    ("so the count is 2^10", "10", "no_answer", "an exponent without braces"),
+    ("the count is 10^2", "2", "no_answer", "a power's exponent"),
+    ("we need x_2", "2", "no_answer", "a subscript"),
+    ("we compute 3 + 4", "4", "no_answer", "an operand of a sum"),
+    ("so 2023-3", "3", "no_answer", "an operand of a subtraction"),
+    ("so we get 2 \\cdot 5", "5", "no_answer", "an operand of a product"),
+    ("the area is 5\\pi", "5", "no_answer", "the coefficient of pi"),
+    ("the ratio is 2/3", "3", "no_answer", "the denominator of a slash fraction"),
+    ("we evaluate f(2)", "2", "no_answer", "the argument of a function"),
+    ("it is 42!", "42", "no_answer", "a factorial"),
+    ("42 = 6 \\times 7", "7", "no_answer", "a factor of a product"),
+    ("so she has 42 apples left.", "42", "correct", "a number followed by words"),
+    ("reasoning\n#### 42", "42", "correct", "GSM8K's answer line"),
+    ("so 3 + 4 = 7.", "7", "correct", "the result of a computation"),
+    ("Total: **42**", "42", "correct", "markdown bold"),
+    ("hence $x = 5$", "5", "correct", "the value of a named unknown"),
+    ("it costs \\$32.", "32", "correct", "a currency sign"),
+    ("the angle is 90^\\circ", "90", "correct", "a degree sign is a unit"),
+    ("the rate is 50\\%", "50", "correct", "a percent sign is a unit"),
+    ("we get 6,000 - 3,000 = 3,000", "3000", "correct", "thousands separators"),
+    ("we get 41 apples and 5 pears, so 9 fruits", "9", "correct", "the last number, not an earlier one"),
+    ("so she has 42 apples left.", "41", "wrong", "a number standing alone is judged like any answer"),
+]
+
+
+@pytest.mark.parametrize(("response", "gold", "expected", "why"), FALLBACK, ids=[c[3] for c in FALLBACK])
+def test_last_number_only_when_it_stands_alone(response: str, gold: str, expected: str, why: str) -> None:
+    assert verify(response, gold).status == expected, why
 
 
 def test_markers_earlier_in_the_reasoning_do_not_beat_the_closing_statement() -> None:
@@ -283,7 +319,8 @@ def _tables() -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_verify_table() -> None:
     problems, samples = _tables()
     table = verify_table(problems, samples, "olympiadbench", {"workers": 1, "timeout_s": 2.0})
-    assert table.columns == ["problem_id", "sample_idx", "verdict", "correct", "extracted"]
+    assert table.columns == ["problem_id", "sample_idx", "verdict", "correct", "extracted", "seconds"]
+    assert table["seconds"].min() >= 0 and table["seconds"].max() < 2.0
     assert table["verdict"].to_list() == ["correct", "correct", "correct", "no_answer", "correct", "wrong",
                                           "no_answer", "correct"]  # 4.25 is within OlympiadBench's error 0.1
     assert table["correct"].to_list() == [v == "correct" for v in table["verdict"].to_list()]

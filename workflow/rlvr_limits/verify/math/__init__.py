@@ -1,11 +1,14 @@
 """Math answer verification: `verify(response, gold, benchmark=None, *, truncated=False) -> Verdict`.
 
 Layers: extract the final answer (extract.py), normalize its spelling (normalize.py), split it into structure
-(structure.py), compare exactly with integers/fractions or numerically with a small bounded evaluator in the
-caller's thread (latex.py, evaluate.py, compare.py), and only for notation that evaluator refuses, compare with
-latex2sympy2_extended + sympy in killable worker processes with a deadline and a memory cap (symbolic.py,
-pool.py, worker.py). `batch.verify_table` adds a memo keyed by (benchmark, problem, cleaned answer, VERSION).
-Integer answers never leave the caller's thread and cost microseconds; `verify` is safe to call from threads.
+(structure.py), compare exactly with integers/fractions or numerically with a small bounded evaluator
+(latex.py, evaluate.py, compare.py), and only for notation that evaluator refuses, compare with
+latex2sympy2_extended + sympy (symbolic.py). All of it runs in killable worker processes with a memory cap
+(pool.py, worker.py) under one deadline per response (`timeout_s`, default 2 s): extraction and the fast
+comparison in a `responses` worker, which streams one verdict per response, the sympy comparison in a
+`symbolic` worker with what is left of the deadline. Every regex is linear in its input (possessive
+repetitions, no nested unbounded ones), so the deadline is a second line of defence, not the first.
+Verdicts are memoized by (gold, cleaned answer); `verify` is safe to call from threads.
 
 Policy choices, and why:
 
@@ -36,10 +39,12 @@ Policy choices, and why:
 - Units are dropped: any trailing `\\text{...}`, and unit words after a plain number (`18 dollars`).
 - `f(x)`, `I(0)`: a letter applied to one argument is an unknown function (equal only to itself applied to an
   equal argument); `x(x+1)` is a product.
-- The last number of a response is its answer only when the gold is a plain number and the response was not
-  cut at the token limit (`truncated`, finish_reason "length"): there it is a step of unfinished work.
+- The last number of a response is its answer only when the gold is a plain number, the response was not
+  cut at the token limit (`truncated`, finish_reason "length": there it is a step of unfinished work), and
+  the number stands alone: not part of a word (`AZYUK2A`), a LaTeX expression (`\\frac{1+\\sqrt{5}}{2}`,
+  `2^{10}`, `x_2`, `5\\pi`) or an arithmetic one (`3 + 4`); `= 7`, `**42**`, `42 apples`, `50\\%` are alone.
 - Whatever a guard refuses (exponent towers, huge factorials, answers over 4000 characters) is `error`;
-  a symbolic check past its deadline is `timeout`. Neither is ever `correct`.
+  a verification past its deadline is `timeout`. Neither is ever `correct`.
 """
 
 from rlvr_limits.verify.math.checker import Checker, verify

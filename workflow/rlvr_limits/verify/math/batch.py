@@ -1,12 +1,14 @@
 """`verify_table`: every sample of one (model, benchmark), as the workflow's `verify` rule needs it.
 
-A sample whose `finish_reason` is "length" (cut at the token limit) gets no last-number fallback. The workers
-start only when the first comparison that needs them turns up, and meanwhile the fast path goes on.
+A sample whose `finish_reason` is "length" (cut at the token limit) gets no last-number fallback. Every sample
+is verified in a worker process under the deadline `settings["timeout_s"]` (a sample past it is a `timeout`
+verdict and the next one goes on); the symbolic workers start only when the first comparison that needs them
+turns up, and meanwhile the fast path goes on.
 
-Each gold is parsed once. Verdicts are memoized by (benchmark, problem_id, cleaned answer, VERSION): sampling
-repeats answers, so a benchmark of N problems × n samples usually needs far fewer than N·n comparisons. The
-fast path runs in this process; the comparisons that need sympy are collected, de-duplicated and run in a pool
-of worker processes (`settings["workers"]`, each with `settings["timeout_s"]` and `settings["memory_mb"]`).
+Each gold is parsed once per worker. Verdicts are memoized by (gold, cleaned answer) within a verifier
+version: sampling repeats answers, so a benchmark of N problems × n samples usually needs far fewer than N·n
+comparisons. The comparisons that need sympy are collected, de-duplicated and run in a pool of worker
+processes (`settings["workers"]`, each capped at `settings["memory_mb"]`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import atexit
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
@@ -22,29 +23,17 @@ from typing import Any
 import polars as pl
 
 from rlvr_limits.errors import UserError
-from rlvr_limits.progress import LOG, Progress
-from rlvr_limits.verify.math.checker import (
-    DEFAULT_MEMORY_MB,
-    DEFAULT_TIMEOUT_S,
-    Checker,
-    Gold,
-    canonical,
-    judge,
-    parse_gold,
-)
-from rlvr_limits.verify.math.compare import NeedSympy
-from rlvr_limits.verify.math.extract import extract_answer
+from rlvr_limits.progress import LOG
+from rlvr_limits.verify.math.checker import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, Checker, Task
 from rlvr_limits.verify.math.pool import cpu_count
-from rlvr_limits.verify.math.verdict import CORRECT, NO_ANSWER, VERSION
+from rlvr_limits.verify.math.verdict import CORRECT, TIMEOUT, VERSION
 
 __all__ = ["VERSION", "verify_table"]
 
 OUTPUT_SCHEMA = {"problem_id": pl.String, "sample_idx": pl.Int32, "verdict": pl.String, "correct": pl.Boolean,
-                 "extracted": pl.String}
+                 "extracted": pl.String, "seconds": pl.Float64}
 MAX_EXTRACTED_CHARS = 2000  # the table keeps the start of a runaway answer, not all of it
 _SETTINGS = {"timeout_s": (int, float), "memory_mb": (int,), "workers": (int,)}
-
-CacheKey = tuple[str, str, str, str]
 
 
 def _settings(settings: dict[str, Any]) -> tuple[float, int, int]:
@@ -84,8 +73,9 @@ def _tolerance(meta: str | None, problem_id: str) -> Fraction | None:
     return tolerance if tolerance > 0 else None
 
 
-def _golds(problems: pl.DataFrame, benchmark: str) -> dict[str, Gold]:
-    golds: dict[str, Gold] = {}
+def _golds(problems: pl.DataFrame) -> dict[str, tuple[str, Fraction | None]]:
+    """problem_id -> (gold answer, tolerance); parsing the gold is left to the workers, under the deadline."""
+    golds: dict[str, tuple[str, Fraction | None]] = {}
     metas = problems["meta"].to_list() if "meta" in problems.columns else [None] * problems.height
     for problem_id, answer, meta in zip(problems["problem_id"].to_list(), problems["answer"].to_list(), metas,
                                         strict=True):
@@ -94,7 +84,7 @@ def _golds(problems: pl.DataFrame, benchmark: str) -> dict[str, Gold]:
             raise UserError(f"problems table: problem_id {problem_id} appears twice")
         if answer is None or not str(answer).strip():
             raise UserError(f"problems table, problem {problem_id}: empty `answer`")
-        golds[problem_id] = parse_gold(str(answer), benchmark, _tolerance(meta, problem_id))
+        golds[problem_id] = (str(answer), _tolerance(meta, problem_id))
     return golds
 
 
@@ -103,7 +93,7 @@ _CHECKERS_LOCK = threading.Lock()
 
 
 def _checker(timeout_s: float, memory_mb: int, workers: int) -> Checker:
-    """One checker (and worker pool) per settings, reused by later calls in this process."""
+    """One checker (and worker pools) per settings, reused by later calls in this process."""
     key = (timeout_s, memory_mb, workers)
     with _CHECKERS_LOCK:
         if key not in _CHECKERS:
@@ -112,20 +102,14 @@ def _checker(timeout_s: float, memory_mb: int, workers: int) -> Checker:
         return _CHECKERS[key]
 
 
-def _warm(checker: Checker) -> None:
-    try:
-        checker.pool.warm()
-    except RuntimeError as exc:  # the symbolic checks will report it, one verdict at a time
-        LOG.warning("math verifier: %s", exc)
-
-
 def verify_table(problems: pl.DataFrame, samples: pl.DataFrame, benchmark: str,
                  settings: dict[str, Any]) -> pl.DataFrame:
-    """One row per sample row: problem_id, sample_idx, verdict, correct, extracted."""
+    """One row per sample row: problem_id, sample_idx, verdict, correct, extracted, seconds (the time its
+    verification took)."""
     _require(problems, ("problem_id", "answer"), "problems")
     _require(samples, ("problem_id", "sample_idx", "text"), "samples")
     timeout_s, memory_mb, workers = _settings(settings)
-    golds = _golds(problems, benchmark)
+    golds = _golds(problems)
     problem_ids = [str(p) for p in samples["problem_id"].to_list()]
     texts = samples["text"].to_list()
     truncated = (samples["finish_reason"] == "length").fill_null(False).to_list() if (
@@ -134,46 +118,20 @@ def verify_table(problems: pl.DataFrame, samples: pl.DataFrame, benchmark: str,
     if unknown:
         raise UserError(f"samples table: problem_id(s) {unknown[:5]} are not in the problems table of {benchmark}")
 
-    checker = _checker(timeout_s, memory_mb, workers)
-    warming = threading.Thread(target=_warm, args=(checker,), daemon=True)
-    memo: dict[CacheKey, tuple[str, str]] = {}
-    pending: dict[CacheKey, tuple[Gold, str]] = {}
-    keys: list[CacheKey | None] = []
-    extracted: list[str | None] = []
-    progress = Progress(f"verify {benchmark} (fast path)", len(texts), "samples")
-    for problem_id, text, cut in zip(problem_ids, texts, truncated, strict=True):
-        gold = golds[problem_id]
-        answer = extract_answer(text or "", gold.numeric, cut)
-        extracted.append(answer)
-        if answer is None:
-            keys.append(None)
-        else:
-            key = (benchmark, problem_id, canonical(answer) or answer, VERSION)
-            keys.append(key)
-            if key not in memo and key not in pending:
-                try:
-                    memo[key] = judge(gold, answer)
-                except NeedSympy:
-                    if not pending:  # start the workers now, beside the rest of the fast path
-                        warming.start()
-                    pending[key] = (gold, answer)
-        progress.update()
-
-    if pending:
-        warming.join()
-        slow = Progress(f"verify {benchmark} (symbolic checks)", len(pending), "checks")
-        with ThreadPoolExecutor(max_workers=workers) as executor:
-            futures = {key: executor.submit(checker.slow, gold, answer) for key, (gold, answer) in
-                       pending.items()}
-            for key, future in futures.items():
-                memo[key] = future.result()
-                slow.update()
-
-    statuses = [NO_ANSWER if key is None else memo[key][0] for key in keys]
+    tasks: list[Task] = [(text or "", golds[problem_id][0], benchmark, golds[problem_id][1], bool(cut))
+                         for problem_id, text, cut in zip(problem_ids, texts, truncated, strict=True)]
+    checked = _checker(timeout_s, memory_mb, workers).verify_many(tasks, label=f"verify {benchmark}")
+    statuses = [c.status for c in checked]
+    seconds = [c.seconds for c in checked]
+    timeouts = statuses.count(TIMEOUT)
+    if checked:
+        LOG.info("verify %s: slowest sample %.3f s; %d of %d reached the deadline of %g s", benchmark,
+                 max(seconds), timeouts, len(checked), timeout_s)
     return pl.DataFrame({
         "problem_id": problem_ids,
         "sample_idx": samples["sample_idx"].cast(pl.Int32),
         "verdict": statuses,
         "correct": [status == CORRECT for status in statuses],
-        "extracted": [None if a is None else a[:MAX_EXTRACTED_CHARS] for a in extracted],
+        "extracted": [None if c.answer is None else c.answer[:MAX_EXTRACTED_CHARS] for c in checked],
+        "seconds": seconds,
     }, schema=OUTPUT_SCHEMA)

@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmark", default=None,
                         help="benchmark name; minerva_math compares numeric golds at their significant figures")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                        help=f"deadline of the symbolic check in seconds (default {DEFAULT_TIMEOUT_S:g})")
+                        help=f"deadline of the whole verification in seconds (default {DEFAULT_TIMEOUT_S:g})")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -39,7 +39,7 @@ class Rules:
 
 
 _INTEGER = re.compile(r"-?\d+")
-_BASED = re.compile(r"(\d+)_\{?(\d+)\}?")
+_BASED = re.compile(r"(?<!\d)(\d++)_\{?+(\d++)\}?+")
 _PROSE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{8,}")
 _DEGREES_TO_RADIANS = "\\frac{\\pi}{180}"
 MIN_SIGFIGS = 3
@@ -258,8 +258,8 @@ def scalar_equal(gold: Atom, pred: Atom, rules: Rules) -> bool:
     based, pred_based = _BASED.fullmatch(gold.core), _BASED.fullmatch(pred.core)
     if based is not None:  # 52_8: the same digits, with or without the base
         return pred.core == based.group(1) or (pred_based is not None and pred_based.groups() == based.groups())
-    if pred_based is not None or not _readable(pred.core):
-        return False
+    if pred_based is not None or not _readable(pred.core) or not _readable(gold.core):
+        return False  # prose is equal only to itself
     if (_INTEGER.fullmatch(gold.core) and _INTEGER.fullmatch(pred.core)
             and (gold.percent, gold.degrees) == (pred.percent, pred.degrees)):
         return _canonical_integer(gold.core) == _canonical_integer(pred.core)  # any size, no conversion

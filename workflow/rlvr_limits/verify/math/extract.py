@@ -3,11 +3,11 @@
 Order (first that yields an answer wins): the last `\\boxed{}`/`\\fbox{}` (brace-matched, `\\boxed 5` too;
 adjacent boxes joined when only a comma or "and" separates them), Minerva's "final answer is $X$. I hope",
 the last of "final answer is", `Answer:` and "the answer is" (in that order when they coincide), and, only
-when the gold is a plain number and the response was not cut at the token limit, the last number in the text.
-Only the text after the last `</think>` counts; a response that opened `<think>` and never closed it has no
-answer. When that text holds an `<answer>...</answer>` pair (the R1-style prompt asks for one), only the last
-pair's content counts, and it is the answer itself when no rule above finds one inside it. Every step is a
-linear scan, so a 200 kB response costs a few milliseconds at most.
+when the gold is a plain number and the response was not cut at the token limit, the last number in the text
+if it stands alone (`stands_alone`). Only the text after the last `</think>` counts; a response that opened
+`<think>` and never closed it has no answer. When that text holds an `<answer>...</answer>` pair (the R1-style
+prompt asks for one), only the last pair's content counts, and it is the answer itself when no rule above finds
+one inside it. Every step is a linear scan, so a 200 kB response costs a few milliseconds at most.
 """
 
 from __future__ import annotations
@@ -21,13 +21,26 @@ _JOINER = re.compile(r"(?:\s|\$|\\\(|\\\)|\\\[|\\\]|\\quad|\\qquad|\\text\{\s*(?
 _JOIN_WORD = re.compile(r",|\band\b")
 _MAX_JOINED = 32
 
-_ANSWER_COLON = re.compile(r"\s*+(?:\*\*|__)?\s*+[:：]")
-#: a number; a minus sign right after a letter, digit or bracket is subtraction, not a sign
-_NUMBER = re.compile(r"(?:(?<![\w)\]}])-)?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|(?<![\w.])\.\d+)(?:e[+-]?\d+)?")
-#: display math ($$..$$, \[..\]) may span lines; inline math ($..$, \(..\)) may not
-_MATH_SPAN = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|\\\[(.+?)\\\]|(?<!\\)\$((?:[^$\n\\]|\\.)+?)\$|\\\(([^\n]+?)\\\)",
-                        re.S)
-_SPAN_JOINER = re.compile(r"\s*(?:,|\band\b|,\s*and\b)\s*")
+_ANSWER_COLON = re.compile(r"(?<!\s)\s*+(?:\*\*|__)?+\s*+[:：]")
+#: a number (never the tail of a longer one); a minus sign right after a letter, digit or bracket is subtraction
+_NUMBER = re.compile(r"(?:(?<![\w)\]}])-)?(?<![\d,.])(?:(?:\d{1,3}(?:,\d{3})++|\d++)(?:\.\d++)?+|(?<![\w.])\.\d++)"
+                     r"(?:e[+-]?\d++)?+")
+#: what may touch a number that stands alone: before it, a space, an opening delimiter, `:`, `=`, `#` or `**`
+#: (an opening parenthesis only when no name precedes it: `f(2)` is a call) ...
+_ALONE_BEFORE = re.compile(r"(?:[\s$:=#\"'\[]|(?<![\w\\])\(|\*\*|\\[(\[$])\Z")
+#: ... after it, a space, punctuation that ends a sentence, a closing delimiter, a percent or degree sign, `**`
+_ALONE_AFTER = re.compile(r"\A(?:\Z|\s|[.,;:?](?!\d)|[)\]$\"'%]|\*\*|\\[)\]%$]|\^\{?\\circ)")
+#: the nearest token on either side may not be an operator (`3 + 4`, `2 \cdot 5`, `4 = 2^2`); on the right, of
+#: the LaTeX commands only units and spacing may follow
+_OPERATOR_BEFORE = re.compile(r"(?:[-+*/^_{}\\×÷·]|\\[a-zA-Z]+)\Z")
+_NOT_OPERATOR_AFTER = re.compile(r"\A(?:[^-+*/^_{}=<>\\×÷·]|\^\{?\\circ|\\(?:text|mbox|mathrm|quad|qquad|[,;!)\]%$ ])"
+                                 r"|\Z)")
+_CONTEXT = 40
+#: display math ($$..$$, \[..\]) may span lines; inline math ($..$, \(..\)) may not. A span never holds
+#: its own opening delimiter, so each opening is followed only up to the next one (linear time).
+_MATH_SPAN = re.compile(r"(?<!\\)\$\$((?:[^$\\]|\\.)+?)\$\$|\\\[((?:[^\\]|\\(?!\[))+?)\\\]|"
+                        r"(?<!\\)\$((?:[^$\n\\]|\\.)+?)\$|\\\(((?:[^\n\\]|\\(?!\())+?)\\\)", re.S)
+_SPAN_JOINER = re.compile(r"(?<!\s)\s*+(?:,\s*+and\b|,|\band\b)\s*+")
 _STRAY_DOLLAR = re.compile(r"(?<=[^\s$]),\$(?=[^\s$])")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
 _WINDOWS = (300, 4000, 1 << 62)
@@ -180,12 +193,26 @@ def _after_markers(text: str) -> str | None:
     return None
 
 
+def stands_alone(text: str, start: int, end: int) -> bool:
+    """Whether the number at text[start:end] is a token of its own: not part of a word (`AZYUK2A`), of a LaTeX
+    expression (`\\frac{1+\\sqrt{5}}{2}`, `2^{10}`, `x_2`, `5\\pi`) or of an arithmetic expression (`3 + 4`)."""
+    before, after = text[max(0, start - _CONTEXT):start], text[end:end + _CONTEXT]
+    if after.startswith("}") and "{" not in text[:start]:  # a group opened before the text (a prefilled box)
+        after = after[1:]
+    if (start > 0 and not _ALONE_BEFORE.search(before)) or not _ALONE_AFTER.match(after):
+        return False
+    if before.endswith("**") and after.startswith("**"):  # markdown bold
+        before, after = before[:-2], after[2:]
+    return not _OPERATOR_BEFORE.search(before.rstrip()) and _NOT_OPERATOR_AFTER.match(after.lstrip()) is not None
+
+
 def last_number(text: str) -> str | None:
-    """The last number written in the text (commas as thousands separators allowed)."""
+    """The last number written in the text (commas as thousands separators allowed), when it stands alone."""
     for window in _WINDOWS:
-        numbers = _NUMBER.findall(text, max(0, len(text) - window))
+        numbers = list(_NUMBER.finditer(text, max(0, len(text) - window)))
         if numbers:
-            return numbers[-1]
+            last = numbers[-1]
+            return last.group() if stands_alone(text, last.start(), last.end()) else None
         if window >= len(text):
             break
     return None

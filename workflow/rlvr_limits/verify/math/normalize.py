@@ -33,7 +33,7 @@ _TEXT_COMMANDS = re.compile(
 _TEXT_LIKE = frozenset({"text", "textbf", "textit", "textrm", "textsf", "texttt", "textup", "textnormal",
                         "mbox", "hbox"})
 _UNWRAP = frozenset({"vec", "overline", "overrightarrow", "boldsymbol", "bm"})
-_SINGLE_SYMBOL = re.compile(r"\s*(?:[a-zA-Z]|\\[a-zA-Z]+|\d+(?:\.\d+)?)\s*")
+_SINGLE_SYMBOL = re.compile(r"(?<!\s)\s*+(?:[a-zA-Z]|\\[a-zA-Z]++|(?<!\d)\d++(?:\.\d++)?+)\s*+")
 _ALIASES = {
     "leq": "\\le", "leqslant": "\\le", "leqq": "\\le", "geq": "\\ge", "geqslant": "\\ge", "geqq": "\\ge",
     "neq": "\\ne", "lt": "<", "gt": ">", "infinity": "\\infty", "inf": "\\infty", "cdotp": "\\cdot",
@@ -58,9 +58,11 @@ _SHORT_UNITS = frozenset({"m", "cm", "mm", "km", "ft", "in", "yd", "mi", "g", "k
                           "ms", "h", "hr", "l", "ml", "mL", "L", "cc", "J", "W", "V", "A", "N", "Pa", "K",
                           "eV", "Hz", "au", "pc", "ly", "yr"})
 _TRAILING_TEXT = re.compile(r"\\text\{[^{}]*\}(?:\^\{?-?\d\}?)?$")
+#: a number and the unit words after it; every repetition is possessive and a number starts only where no digit,
+#: comma or point precedes it, so a failed match costs time linear in the text (prose inside a box included)
 _NUMBER_WITH_UNITS = re.compile(
-    r"\{?([+-]?(?:\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)\}?"
-    r"((?:[a-zA-Z]+(?:\^\{?-?\d\}?)?|/|\\cdot|\.)+)")
+    r"\{?+([+-]?+(?<![\d,.])(?:\d{1,3}(?:,\d{3})++(?:\.\d*+)?+|\d++(?:\.\d*+)?+|\.\d++)(?:e[+-]?+\d++)?+)\}?+"
+    r"((?:[a-zA-Z]++(?:\^\{?+-?+\d\}?+)?+|/|\\cdot|\.)++)")
 _WORD = re.compile(r"[a-zA-Z]+")
 _TRAILING_PER = re.compile(r"(?:/|\\cdot|\\text\{per\})$")
 _DEGREE_WORDS = re.compile(r"(?:\\text\{(?:degrees?|deg)\}|degrees?)$")

@@ -90,7 +90,7 @@ _BY_FIRST_CHAR = {c: tuple(sep for sep in SEPARATORS if sep[0] == c) for c in _F
 _RELATION_SET = frozenset(_RELATIONS)
 _RELATION_OPS = {"\\approx": "=", "\\le": "<=", "\\ge": ">=", "\\ne": "!=", "=": "=", "<": "<", ">": ">"}
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_MATRIX = re.compile(r"\\begin\{pmatrix\}(.*)\\end\{pmatrix\}", re.S)
+_MATRIX_BEGIN, _MATRIX_END = "\\begin{pmatrix}", "\\end{pmatrix}"
 _IN_PREFIX = re.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?\\in(?![a-zA-Z])")
 _NAME = re.compile(r"(?:[A-Za-z]|\\[a-zA-Z]+)(?:_(?:\{[^{}]*\}|[A-Za-z0-9]))?'*(?:\([^()]*\))?")
 
@@ -203,9 +203,8 @@ def parse_answer(s: str, depth: int = 0) -> Node:
         return Atom(s, s)
     if "," in s and s[:1] not in "([\\" and "," not in _THOUSANDS.sub("", s):
         s = _THOUSANDS.sub("", s)  # 1,000 or 1,000\text{dollars}
-    matrix = _MATRIX.fullmatch(s) if s.startswith("\\begin") else None
-    if matrix is not None:
-        body = matrix.group(1)
+    if s.startswith(_MATRIX_BEGIN) and s.endswith(_MATRIX_END) and len(s) >= len(_MATRIX_BEGIN + _MATRIX_END):
+        body = s[len(_MATRIX_BEGIN):len(s) - len(_MATRIX_END)]
         found = _scan(body)
         rows = [row for row in _split(body, found, ("\\\\",))[0] if row]
         return Matrix(s, tuple(tuple(parse_answer(cell, depth + 1) for cell in _split(row, _scan(row), ("&",))[0])

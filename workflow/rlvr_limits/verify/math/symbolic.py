@@ -31,8 +31,9 @@ _NORMALIZATION = NormalizationConfig(basic_latex=True, units=False, malformed_op
                                      boxed="none", equations=False)
 _CONVERSION = ConversionConfig(interpret_as_mixed_fractions=True, interpret_simple_eq_as_assignment=False,
                                interpret_contains_as_eq=True, lowercase_symbols=False)
-_BIG_FACTORIAL = re.compile(r"\d{4,}\s*!")
+_BIG_FACTORIAL = re.compile(r"(?<!\d)\d{4,}+\s*+!")
 _LONG_NUMBER = re.compile(r"\d{200,}")
+_LARGE_EXPONENT = re.compile(r"\^\{?[^{}^]*\d{3}")
 _SCALES = {"": sympy.Integer(1), "\\frac{1}{100}": sympy.Rational(1, 100), "100": sympy.Integer(100),
            "\\frac{180}{\\pi}": 180 / sympy.pi, "\\frac{\\pi}{180}": sympy.pi / 180}
 _LOW_DIGITS, _HIGH_DIGITS = 30, 60
@@ -70,7 +71,7 @@ def guard(text: str) -> None:
         depth -= c in ")}]"
         if depth > MAX_NESTING:
             raise Refused("expression nested too deeply")
-    if _exponent_depth(text) >= 3 or (_exponent_depth(text) == 2 and re.search(r"\^\{?[^{}^]*\d{3}", text)):
+    if _exponent_depth(text) >= 3 or (_exponent_depth(text) == 2 and _LARGE_EXPONENT.search(text)):
         raise Refused("exponent tower")
     if _BIG_FACTORIAL.search(text) or _LONG_NUMBER.search(text):
         raise Refused("number too large for the symbolic path")
