@@ -234,3 +234,62 @@ def test_model_named_reference_is_refused() -> None:
     config = demo()
     config["models"]["reference"] = config["models"]["toy_base"]
     expect_error(config, "models.reference", "reserved")
+
+
+def with_visual(config: dict[str, Any], *, vision: bool = True, template: str = "easyr1-vl") -> dict[str, Any]:
+    """The demo config plus a model and a comparison on MathVista testmini."""
+    config["models"]["vl"] = {"path": "results/vl", "engine": "vllm", "vision": vision, "template": template,
+                              "max_model_len": 32768}
+    config["models"]["vl_rl"] = {**config["models"]["vl"], "path": "results/vl_rl"}
+    config["benchmarks"]["mathvista_testmini"] = {"n_samples": 8, "k_max": 8, "max_tokens": 1024}
+    config["comparisons"]["visual"] = {"kind": "rl", "base": "vl", "models": ["vl_rl"],
+                                       "benchmarks": ["mathvista_testmini"]}
+    return config
+
+
+def test_a_vision_pair_on_an_image_benchmark_loads() -> None:
+    w = load(with_visual(demo()))
+    assert w.models["vl"]["vision"] is True and w.models["toy_base"]["vision"] is False
+    assert ("vl", "mathvista_testmini") in w.sampled_pairs()
+
+
+def test_a_text_only_model_is_refused_an_image_benchmark() -> None:
+    config = with_visual(demo())
+    config["comparisons"]["visual"]["models"] = ["toy_rl"]
+    expect_error(config, "config key models.toy_rl.vision", "mathvista_testmini", "text-only", "vision: true")
+
+
+def test_a_vision_model_needs_a_template_that_places_the_image() -> None:
+    expect_error(with_visual(demo(), template="toy"), "config key models.vl.template", "no `images:` section",
+                 "mathvista_testmini")
+
+
+def test_an_image_template_is_refused_a_text_benchmark() -> None:
+    config = with_visual(demo())
+    config["comparisons"]["visual"]["benchmarks"] = ["toy_arith"]
+    expect_error(config, "config key models.vl.template", "places an image in every prompt", "toy_arith")
+
+
+def test_without_comparisons_each_model_samples_the_benchmarks_of_its_kind() -> None:
+    config = with_visual(demo())
+    del config["comparisons"]
+    pairs = load(config).sampled_pairs()
+    assert ("vl", "mathvista_testmini") in pairs and ("vl", "toy_arith") not in pairs
+    assert ("toy_base", "toy_arith") in pairs and ("toy_base", "mathvista_testmini") not in pairs
+
+
+def test_vision_must_be_a_boolean() -> None:
+    config = with_visual(demo())
+    config["models"]["vl"]["vision"] = "yes"
+    expect_error(config, "models.vl.vision", "boolean")
+
+
+def test_the_paper_config_has_the_visual_pair_with_a_user_supplied_rl_model() -> None:
+    w = load(paper())
+    base, rl = w.models["qwen25_vl_7b_instruct"], w.models["easyr1_grpo_7b"]
+    assert base["hf_id"] == "Qwen/Qwen2.5-VL-7B-Instruct" and base["vision"] and base["template"] == "easyr1-vl"
+    assert rl["user_supplied"] and rl["vision"] and rl["template"] == "easyr1-vl"
+    if "easyr1_grpo_7b" in w.missing_checkpoints:
+        assert w.skipped_comparisons["comparisons.visual"] == ["easyr1_grpo_7b"]
+        assert "easyr1_grpo_7b (checkpoints/easyr1/qwen2_5_vl_7b_geo3k_grpo)" in w.missing_message()
+    assert paper()["comparisons"]["visual"]["benchmarks"] == ["mathvista_testmini", "mathvision_testmini"]

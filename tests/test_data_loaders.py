@@ -104,7 +104,7 @@ def test_answer_type_hint():
 
 def test_loader_names_cover_the_paper_benchmarks():
     assert set(MATH) | {"omni_math", "normalized", "humaneval_plus", "mbpp_plus", "livecodebench",
-                        "humaneval"} == set(LOADERS)
+                        "humaneval", "mathvista", "mathvision"} == set(LOADERS)
 
 
 @pytest.mark.parametrize(("content", "message"), [

@@ -60,7 +60,7 @@ def test_missing_user_supplied_checkpoints_leave_out_only_what_needs_them(tmp_pa
     monkeypatch.chdir(tmp_path)
     w = load(paper())
     assert set(w.skipped_comparisons) == {"comparisons.rl_algorithms", "comparisons.training_steps",
-                                          "comparisons.rl_ablations"}
+                                          "comparisons.rl_ablations", "comparisons.visual"}
     assert "qwen25_7b_r1" not in {m for m, _ in w.sampled_pairs()}
     assert {"simplerl_7b", "deepcoder", "simplerl_llama_8b"} <= set(w.comparisons)
     message = w.missing_message()
@@ -156,7 +156,7 @@ def test_the_r1_answer_tag_is_read(response: str, numeric: bool, expected: str) 
 FAMILY = {"qwen-boxed": "qwen-base", "qwen-direct": "qwen-base", "qwen25-math-cot": "qwen-instruct",
           "dapo": "qwen-base", "r1": "qwen-base", "r1-distill": "r1-distill", "deepcoder": "r1-distill",
           "code-r1-evalplus": "qwen-instruct", "code-r1-lcb": "qwen-instruct", "simplerl-simple": "llama3",
-          "qwen-boxed-llama": "llama3"}
+          "qwen-boxed-llama": "llama3", "easyr1-vl": "qwen-instruct"}
 
 
 def test_every_paper_template_stops_with_its_familys_tokens(tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_every_paper_template_stops_with_its_familys_tokens(tmp_path: Path) -> N
         resolve_stop_ids(load_template(PROMPTS / "r1.yaml"), tokenizers["r1-distill"])
 
 
-def test_without_comparisons_every_model_is_sampled_on_every_benchmark() -> None:
+def test_without_comparisons_every_text_model_is_sampled_on_every_text_benchmark() -> None:
     config = paper()
     config["comparisons"], config["entropy_matching"] = {}, {}
     config["benchmarks"] = {b: config["benchmarks"][b] for b in ("aime24", "math500")}
@@ -179,4 +179,6 @@ def test_without_comparisons_every_model_is_sampled_on_every_benchmark() -> None
         model.pop("max_tokens", None)
         model["max_tokens"] = 8192
     w = load(config)
-    assert len(w.sampled_pairs()) == (len(config["models"]) - len(w.missing_checkpoints)) * len(config["benchmarks"])
+    text_models = [m for m, spec in w.models.items() if not spec["vision"] and m not in w.missing_checkpoints]
+    assert len(w.sampled_pairs()) == len(text_models) * len(config["benchmarks"])
+    assert "qwen25_vl_7b_instruct" not in {m for m, _ in w.sampled_pairs()}

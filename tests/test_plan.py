@@ -55,11 +55,13 @@ def test_supplied_checkpoints_join_the_plan(tmp_path: Path) -> None:
     for name in ("ppo", "grpo_step150", "grpo_step300", "grpo_step450", "reinforce_pp", "rloo", "remax", "dapo",
                  "grpo_n32", "grpo_kl0.001"):
         (tmp_path / "checkpoints" / "verl" / name).mkdir(parents=True)
+    (tmp_path / "checkpoints" / "easyr1" / "qwen2_5_vl_7b_geo3k_grpo").mkdir(parents=True)
     w = paper_config(tmp_path)
     after = job_counts(w)
     assert not w.missing_checkpoints and not w.skipped_comparisons
     assert after["training_steps"] == 1 and after["sampling_efficiency"] == 3 and "training_steps" not in before
-    assert after["problems"] == before["problems"] + 3  # omni_math_train, omni_math_test, math500_n256
+    # omni_math_train, omni_math_test, math500_n256; mathvista_testmini, mathvision_testmini
+    assert after["problems"] == before["problems"] + 5
 
 
 def test_snakemake_plan_prints_tokens_and_gpu_hours(tmp_path: Path) -> None:

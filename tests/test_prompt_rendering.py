@@ -2,7 +2,8 @@
 
 The records go through the same loaders as a run (tests/data: AIME24 from the study's file, evalplus HumanEval+
 records, LiveCodeBench code_generation_lite records, one stdin and one LeetCode functional problem), then
-through the template, with a fixture tokenizer of the model's family for chat templates. The expectations live
+through the template (the visual problems are MathVista/MathVision records in their hub layout from
+tests/visual_fixtures.py), with a fixture tokenizer of the model's family for chat templates. The expectations live
 in tests/data/prompts/<template>.<problem>.txt; after an intended prompt change, regenerate them with
 `RLVR_WRITE_PROMPTS=1 pytest tests/test_prompt_rendering.py` and review the diff.
 """
@@ -20,6 +21,7 @@ from transformers import AutoTokenizer
 from fixture_tokenizers import build_tokenizer
 from rlvr_limits.data.loaders import LOADERS
 from rlvr_limits.sampling.templates import load_template, problem_fields, render
+from visual_fixtures import MATHVISION_ROWS, MATHVISTA_ROWS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -38,6 +40,7 @@ CASES = {
     "code-r1-evalplus": (["humaneval_plus"], "qwen-instruct"),
     "code-r1-lcb": (["lcb_stdin", "lcb_functional"], None),
     "deepcoder": (["lcb_stdin", "lcb_functional"], "r1-distill"),
+    "easyr1-vl": (["mathvista_float", "mathvision"], None),
 }
 
 
@@ -51,6 +54,8 @@ def _rows() -> dict[str, dict[str, str]]:
         "humaneval_plus": LOADERS["humaneval_plus"]("humaneval_plus", evalplus, 0, "evalplus:1"),
         "lcb_stdin": LOADERS["livecodebench"]("livecodebench", lcb["abc999_a"], 0, "lcb:1"),
         "lcb_functional": LOADERS["livecodebench"]("livecodebench", lcb["3999"], 2, "lcb:3"),
+        "mathvista_float": LOADERS["mathvista"]("mathvista", MATHVISTA_ROWS[2], 2, "mathvista: row 2"),
+        "mathvision": LOADERS["mathvision"]("mathvision", MATHVISION_ROWS[2], 2, "mathvision: row 2"),
     }
 
 
@@ -91,3 +96,12 @@ def test_lcb_format_block_appears_once_and_follows_the_problem_kind(tokenizers) 
         assert stdin.count("### Format:") == 1 and functional.count("### Format:") == 1
         assert "Read the inputs from stdin" in stdin and "starter code" not in stdin
         assert "class Solution:\n    def twoSum" in functional and "stdin" not in functional
+
+
+def test_the_image_comes_before_the_question_inside_the_vision_markers() -> None:
+    for problem in ("mathvista_float", "mathvision"):
+        text = (EXPECTED / f"easyr1-vl.{problem}.txt").read_text()
+        user = text.split("<|im_start|>user\n", 1)[1]
+        assert user.startswith("<|vision_start|><|image_pad|><|vision_end|>" + ROWS[problem]["question"])
+        assert text.count("<|image_pad|>") == 1 and text.endswith("<|im_start|>assistant\n")
+        assert "The final answer MUST BE put in \\boxed{}.<|im_end|>" in text

@@ -21,6 +21,7 @@ import yaml
 from rlvr_limits.data.manifest import Benchmark, load_manifest
 from rlvr_limits.errors import UserError
 from rlvr_limits.sampling.shards import shard_ids
+from rlvr_limits.sampling.templates import load_template
 
 #: Benchmark types (manifest `type`) each verifier can judge.
 VERIFIER_TYPES = {
@@ -125,6 +126,7 @@ class WorkflowConfig:
                                     if m.get("user_supplied") and "path" in m and not Path(m["path"]).exists()}
         #: what is left out for want of them: comparison or entropy entry -> the missing models it needs
         self.skipped_comparisons: dict[str, list[str]] = {}
+        self._places_images: dict[Path, bool] = {}  # template -> whether it puts an image in every prompt
         self._compares = bool(config.get("comparisons")) or bool(config.get("entropy_matching"))
         self.comparisons = self._available("comparisons", config.get("comparisons", {}),
                                            lambda c: [c["base"], *c["models"],
@@ -206,7 +208,28 @@ class WorkflowConfig:
         for name, entry in self.entropy_matching.items():
             self._check_entropy_matching(name, entry)
         for model, bench in self.sampled_pairs():
+            self._check_modality(model, bench)
             self._check_fits(model, bench)
+
+    def _check_modality(self, model: str, bench: str) -> None:
+        """A benchmark with an image per problem needs a vision model whose template places the image; a
+        template that places an image needs such a benchmark."""
+        visual = self.manifest[bench].type == "visual"
+        spec = self.models[model]
+        if visual and not spec["vision"]:
+            raise UserError(f"config key models.{model}.vision: benchmark {bench} has an image per problem "
+                            f"(manifest type visual) but {model} is a text-only model; set `vision: true` for a "
+                            f"vision-language model, or leave {bench} out of its comparisons")
+        template = self.template_path(spec["template"])
+        if template not in self._places_images:
+            self._places_images[template] = load_template(template).images is not None
+        images = self._places_images[template]
+        if visual != images:
+            has = "places an image in every prompt" if images else "has no `images:` section"
+            what = "has no images" if images else "has an image per problem"
+            raise UserError(f"config key models.{model}.template: template {spec['template']} {has}, but "
+                            f"benchmark {bench} {what}; give {model} a template that "
+                            + ("takes no image" if images else "places the image (e.g. easyr1-vl)"))
 
     def _check_fits(self, model: str, bench: str) -> None:
         """Refuse a generation budget that leaves no room for the prompt; the sample stage then checks every
@@ -402,9 +425,11 @@ class WorkflowConfig:
         return spec
 
     def sampled_pairs(self) -> list[tuple[str, str]]:
-        """(model, benchmark) pairs to sample: those the comparisons need, or all when there are none."""
-        if not self._compares:
-            return [(m, b) for m in self.models if m not in self.missing_checkpoints for b in self.benchmarks]
+        """(model, benchmark) pairs to sample: those the comparisons need, or when there are none every model
+        on every benchmark of its kind (images or not)."""
+        if not self._compares:  # vision models on the benchmarks with images, text models on the others
+            return [(m, b) for m, spec in self.models.items() if m not in self.missing_checkpoints
+                    for b in self.benchmarks if spec["vision"] == (self.manifest[b].type == "visual")]
         pairs: dict[tuple[str, str], None] = {}
         for comp in self.comparisons.values():
             direct = [comp["guess_filter"]["direct"]] if "guess_filter" in comp else []

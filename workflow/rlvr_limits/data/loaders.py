@@ -13,6 +13,9 @@ pass@k numbers are computed against the same golds:
 The code loaders (`humaneval_plus`, `mbpp_plus`, `livecodebench`, `humaneval`) live with the code verifier
 (`rlvr_limits.verify.code.loaders`): they put each problem's tests into `meta`.
 
+The visual loaders (`mathvista`, `mathvision`) live in `rlvr_limits.data.visual`, with the images they
+bring.
+
 `normalized` reads files that already hold problems (`problem_id`, `question`, `answer`, optional
 `answer_type` and `meta`), such as the files the workflow generates itself.
 
@@ -30,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from rlvr_limits.data.visual import LOADERS as VISUAL_LOADERS
 from rlvr_limits.errors import UserError
 from rlvr_limits.verify.code.loaders import LOADERS as CODE_LOADERS
 
@@ -129,6 +133,7 @@ LOADERS: dict[str, Callable[[str, Record, int, str], Row]] = {
     **{name: _math_row for name in GOLD_SOURCES},
     "normalized": _normalized_row,
     **CODE_LOADERS,
+    **VISUAL_LOADERS,
 }
 
 

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from rlvr_limits.data.loaders import LOADERS
+from rlvr_limits.data.visual import MULTIPLE_CHOICE
 from rlvr_limits.data.where import DateWindow, parse_where
 from rlvr_limits.errors import UserError
 
@@ -26,8 +27,8 @@ REPO_TYPES = ("dataset", "model")
 SOURCE_KINDS = ("url", "urls", "hub", "local")
 #: `sha256: lock` means: record the hash of the first good download in the lock file, enforce it later.
 LOCK = "lock"
-ENTRY_KEYS = ("type", "source", "sha256", "format", "loader", "n_problems", "where", "split", "reference",
-              "license", "description")
+ENTRY_KEYS = ("type", "source", "sha256", "format", "loader", "n_problems", "where", "split", "free_form",
+              "reference", "license", "description")
 SPLIT_KEYS = ("seed", "size", "part")
 REQUIRED_KEYS = ("type", "source", "format", "loader", "n_problems", "license", "description")
 HUB_KEYS = ("repo", "repo_type", "revision", "path", "paths")
@@ -106,6 +107,7 @@ class Benchmark:
     description: str
     reference: str | None = None  # the `meta` field holding reference responses (a text or a list of texts)
     split: Split | None = None
+    free_form: bool = False  # keep only the problems that are not multiple-choice (visual loaders)
 
     @property
     def url(self) -> str | None:
@@ -194,6 +196,10 @@ def _entry(path: Path, name: str, entry: Any) -> Benchmark:
         raise UserError(f"{where}: missing required keys {missing}")
 
     kind, multi, files = _source(where, entry["source"])
+    loader = _choice(where, "loader", entry["loader"], tuple(LOADERS))
+    if (entry["type"] == "visual") != (loader in MULTIPLE_CHOICE):
+        raise UserError(f"{where}: `type: visual` goes with an image loader ({sorted(MULTIPLE_CHOICE)}) and "
+                        f"those loaders with `type: visual`; got type {entry['type']!r} with loader {loader!r}")
     hashes = _sha256(where, entry.get("sha256"), kind, [f.key for f in files] if multi else None)
     return Benchmark(
         name=name,
@@ -203,13 +209,23 @@ def _entry(path: Path, name: str, entry: Any) -> Benchmark:
         multi_file=multi,
         where=parse_where(f"{where}.where", entry["where"]) if "where" in entry else None,
         format=_choice(where, "format", entry["format"], FORMATS),
-        loader=_choice(where, "loader", entry["loader"], tuple(LOADERS)),
+        loader=loader,
         n_problems=_positive_int(where, "n_problems", entry["n_problems"]),
         license=_text(where, "license", entry["license"]),
         description=_text(where, "description", entry["description"]),
         reference=_text(where, "reference", entry["reference"]) if "reference" in entry else None,
         split=_split(f"{where}.split", entry["split"]) if "split" in entry else None,
+        free_form=_free_form(where, entry.get("free_form", False), loader),
     )
+
+
+def _free_form(where: str, value: Any, loader: str) -> bool:
+    if not isinstance(value, bool):
+        raise UserError(f"{where}.free_form: expected true or false, got {value!r}")
+    if value and loader not in MULTIPLE_CHOICE:
+        raise UserError(f"{where}.free_form: loader {loader!r} cannot tell multiple-choice problems apart; "
+                        f"only {sorted(MULTIPLE_CHOICE)} can")
+    return value
 
 
 def _split(where: str, value: Any) -> Split:

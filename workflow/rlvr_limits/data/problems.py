@@ -1,8 +1,10 @@
 """`python -m rlvr_limits problems`: download one benchmark (pinned, checksummed) and normalize it.
 
 The records of the benchmark's files are read in manifest order and concatenated, filtered by the
-manifest's `where:` window when it has one, and turned into problems by its loader. Writes `--out` (a
-Parquet table with `tables.PROBLEM_COLUMNS`, one row per problem in file order) and a JSON sidecar beside
+manifest's `where:` window when it has one (then to the free-form problems with `free_form: true`), and
+turned into problems by its loader. Writes `--out` (a Parquet table with `tables.PROBLEM_COLUMNS`, one row
+per problem in file order; a visual benchmark adds an `image` column naming each problem's image, written
+once to `results/problems/NAME/images/`) and a JSON sidecar beside
 it (`<out>.json` without `.parquet`): source, resolved revision, sha256 (a mapping file -> hash for a
 multi-file source), the filter with its counts, problem count and time. The number of problems must equal
 the manifest's `n_problems`; `--limit` then keeps the first N (for quick runs). For `sha256: lock` entries
@@ -23,6 +25,7 @@ from rlvr_limits.data.download import Fetched, fetch
 from rlvr_limits.data.loaders import Record, iter_records, normalize
 from rlvr_limits.data.lockfile import record_sha256
 from rlvr_limits.data.manifest import Benchmark, load_manifest
+from rlvr_limits.data.visual import extract_images, images_dir, keep_free_form
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import write_json, write_parquet
 from rlvr_limits.progress import LOG, Progress
@@ -55,13 +58,22 @@ def run(args: argparse.Namespace) -> int:
     fetched = fetch(bench, args.download_dir, args.lock)
     single = not bench.multi_file
     records, n_read = _records(bench, fetched)
+    n_windowed = n_free_form = len(records)
+    if bench.free_form:
+        records = keep_free_form(bench.loader, records)
+        n_free_form = len(records)
+        LOG.info("%s: %d of %d problems are free-form (multiple-choice dropped)", bench.name, len(records),
+                 n_windowed)
     rows = normalize(bench.loader, records)
     if bench.split is not None:
-        rows = [rows[i] for i in bench.split.select(len(rows))]
+        chosen = bench.split.select(len(rows))
+        rows, records = [rows[i] for i in chosen], [records[i] for i in chosen]
     if len(rows) != bench.n_problems:
         origin = str(fetched[0].path) if single else bench.source_description
-        kept = (f" ({len(records)} of {n_read} records kept by benchmarks.{bench.name}.where: "
+        kept = (f" ({n_windowed} of {n_read} records kept by benchmarks.{bench.name}.where: "
                 f"{bench.where.describe()})" if bench.where else "")
+        if bench.free_form:
+            kept += f" ({n_free_form} of {n_windowed} free-form, kept by benchmarks.{bench.name}.free_form)"
         raise UserError(f"{origin}: holds {len(rows)} problems{kept} but {args.manifest} says "
                         f"benchmarks.{bench.name}.n_problems: {bench.n_problems}; check the source (and "
                         "update n_problems and sha256 if it changed on purpose)")
@@ -70,7 +82,11 @@ def run(args: argparse.Namespace) -> int:
             record_sha256(args.lock, bench.name, got.source, got.sha256, None if single else got.key)
             LOG.info("%s: recorded sha256 %s of %s (%s)", args.lock, got.sha256, bench.name, got.key)
     kept_rows = rows[: args.limit] if args.limit else rows
-    write_parquet(pl.DataFrame(kept_rows, schema=PROBLEM_COLUMNS), args.out)
+    schema = dict(PROBLEM_COLUMNS)
+    if bench.type == "visual":
+        kept_rows = extract_images(kept_rows, records[: len(kept_rows)], images_dir(args.out))
+        schema["image"] = pl.String
+    write_parquet(pl.DataFrame(kept_rows, schema=schema), args.out)
     write_json({
         "benchmark": bench.name,
         "type": bench.type,
@@ -82,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
         "format": bench.format,
         "where": {**bench.where.spec(), "n_records": n_read, "n_kept": len(records)} if bench.where else None,
         "split": dataclasses.asdict(bench.split) if bench.split else None,
+        "free_form": {"n_records": n_windowed, "n_kept": n_free_form}
+        if bench.free_form else None,
+        "images": str(images_dir(args.out)) if bench.type == "visual" else None,
         "loader": bench.loader,
         "license": bench.license,
         "n_problems": len(rows),

@@ -9,6 +9,9 @@ Each gold is parsed once per worker. Verdicts are memoized by (gold, cleaned ans
 version: sampling repeats answers, so a benchmark of N problems × n samples usually needs far fewer than N·n
 comparisons. The comparisons that need sympy are collected, de-duplicated and run in a pool of worker
 processes (`settings["workers"]`, each capped at `settings["memory_mb"]`).
+
+A problem's stated tolerance comes from its `meta`: OlympiadBench's `error`, or MathVista's `precision` of a
+`float` answer (`_tolerance`); a `text` answer is compared as a word (`_typed_gold`).
 """
 
 from __future__ import annotations
@@ -55,14 +58,20 @@ def _require(df: pl.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise UserError(f"{what} table: missing column(s) {missing} (has {df.columns})")
 
 
-def _tolerance(meta: str | None, problem_id: str) -> Fraction | None:
-    """OlympiadBench's `error` field (an absolute tolerance on a numeric gold), when the problem has one."""
+def _tolerance(meta: str | None, problem_id: str, answer_type: str | None = None) -> Fraction | None:
+    """The absolute error allowed around a numeric gold, when the problem states one: OlympiadBench's `error`
+    field, or for a `float` answer with a stated `precision` (MathVista: decimal places) half a unit in its
+    last place, so that an answer rounding to the gold at that precision is accepted (2.46 for 2.5 at one
+    decimal place, not 2.56)."""
     if not meta:
         return None
     try:
-        value = json.loads(meta).get("error")
+        fields = json.loads(meta)
+        value = fields.get("error")
     except (json.JSONDecodeError, AttributeError):
         raise UserError(f"problems table, problem {problem_id}: `meta` is not a JSON object") from None
+    if answer_type == "float" and fields.get("precision") is not None:
+        return _half_unit(fields["precision"], problem_id)
     if value in (None, "", "None"):
         return None
     try:
@@ -73,19 +82,36 @@ def _tolerance(meta: str | None, problem_id: str) -> Fraction | None:
     return tolerance if tolerance > 0 else None
 
 
+def _half_unit(precision: Any, problem_id: str) -> Fraction:
+    if isinstance(precision, bool) or not isinstance(precision, int | float) or precision != int(precision) \
+            or not 0 <= precision <= 12:
+        raise UserError(f"problems table, problem {problem_id}: meta `precision` (decimal places of a float "
+                        f"answer) must be a whole number from 0 to 12, got {precision!r}")
+    return Fraction(1, 2 * 10 ** int(precision))
+
+
 def _golds(problems: pl.DataFrame) -> dict[str, tuple[str, Fraction | None]]:
     """problem_id -> (gold answer, tolerance); parsing the gold is left to the workers, under the deadline."""
     golds: dict[str, tuple[str, Fraction | None]] = {}
     metas = problems["meta"].to_list() if "meta" in problems.columns else [None] * problems.height
-    for problem_id, answer, meta in zip(problems["problem_id"].to_list(), problems["answer"].to_list(), metas,
-                                        strict=True):
+    kinds = problems["answer_type"].to_list() if "answer_type" in problems.columns else [None] * problems.height
+    for problem_id, answer, meta, kind in zip(problems["problem_id"].to_list(), problems["answer"].to_list(),
+                                              metas, kinds, strict=True):
         problem_id = str(problem_id)
         if problem_id in golds:
             raise UserError(f"problems table: problem_id {problem_id} appears twice")
         if answer is None or not str(answer).strip():
             raise UserError(f"problems table, problem {problem_id}: empty `answer`")
-        golds[problem_id] = (str(answer), _tolerance(meta, problem_id))
+        golds[problem_id] = (_typed_gold(str(answer), kind), _tolerance(meta, problem_id, kind))
     return golds
+
+
+def _typed_gold(answer: str, answer_type: str | None) -> str:
+    """The gold as the verifier should read it: a `text` answer (MathVista's word answers, e.g. `blue`) is a
+    word, compared without case, not a product of variables."""
+    if answer_type == "text" and not set("{}\\$") & set(answer):
+        return f"\\text{{{answer}}}"
+    return answer
 
 
 _CHECKERS: dict[tuple[float, int, int], Checker] = {}

@@ -1,0 +1,100 @@
+"""Image prompts for vLLM from a visual problems table as the `problems` stage writes it.
+
+The table names each problem's extracted image file; `vllm_engine.load_image` (qwen-vl-utils, which needs
+torchvision and is not installed by default) is replaced at that boundary by `resize_like_qwen`: Pillow plus
+the resize formula of transformers' Qwen2-VL image processor, the one qwen-vl-utils implements. Where
+qwen-vl-utils is installed, the last test checks the real function against it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+from PIL import Image
+from transformers import AutoTokenizer
+from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
+
+import rlvr_limits.sampling.vllm_engine as vllm_engine
+from fixture_tokenizers import build_tokenizer
+from rlvr_limits.cli import main
+from rlvr_limits.sampling.requests import Request, Sampling
+from rlvr_limits.sampling.stage import load_problems, prepare_prompts
+from rlvr_limits.sampling.templates import Images, load_template
+from rlvr_limits.sampling.vllm_engine import llm_kwargs, prompt_input, visual_tokens
+from visual_fixtures import MATHVISTA_ROWS, mathvista_parquet
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = load_template(ROOT / "resources" / "prompts" / "easyr1-vl.yaml")
+
+
+def resize_like_qwen(ref: str | bytes, images: Images) -> Image.Image:
+    """The image qwen-vl-utils' `fetch_image` returns: RGB, resized so both sides are multiples of 28 and the
+    pixel count lies within the template's bounds."""
+    image = Image.open(ref).convert("RGB")
+    height, width = smart_resize(image.height, image.width, factor=28, min_pixels=images.min_pixels,
+                                 max_pixels=images.max_pixels)
+    return image.resize((width, height), Image.Resampling.BICUBIC)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory: pytest.TempPathFactory):
+    return AutoTokenizer.from_pretrained(build_tokenizer(tmp_path_factory.mktemp("tok"), "qwen-instruct"))
+
+
+@pytest.fixture
+def problems_table(tmp_path: Path) -> Path:
+    source = mathvista_parquet(tmp_path / "src.parquet")
+    entry = yaml.safe_load((ROOT / "resources" / "benchmarks.yaml").read_text())["benchmarks"]["mathvista_testmini"]
+    entry = {**entry, "source": {"local": str(source)}, "n_problems": 3}
+    entry.pop("sha256")
+    (tmp_path / "benchmarks.yaml").write_text(yaml.safe_dump({"benchmarks": {"mv": entry}}))
+    out = tmp_path / "problems" / "mv.parquet"
+    assert main(["problems", "--bench", "mv", "--manifest", str(tmp_path / "benchmarks.yaml"), "--lock",
+                 str(tmp_path / "lock.yaml"), "--download-dir", str(tmp_path / "dl"), "--out", str(out)]) == 0
+    return out
+
+
+def test_requests_carry_the_extracted_image_resized_within_the_template_bounds(problems_table, tokenizer,
+                                                                               monkeypatch):
+    seen: list[object] = []
+    monkeypatch.setattr(vllm_engine, "load_image", lambda ref, images: seen.append(ref) or
+                        resize_like_qwen(ref, images))
+    problems = load_problems(problems_table, None, TEMPLATE)
+    prompts = prepare_prompts(problems, TEMPLATE, tokenizer, max_tokens=1024, max_model_len=32768)
+    assert seen == problems["image"].to_list() and all(Path(p).is_file() for p in seen)
+    placeholder = len(tokenizer.encode("<|image_pad|>", add_special_tokens=False))
+    for prompt, row in zip(prompts, problems.iter_rows(named=True), strict=True):
+        (image,) = prompt.images
+        width, height = image.size
+        assert width % 28 == 0 and height % 28 == 0
+        assert TEMPLATE.images.min_pixels <= width * height <= TEMPLATE.images.max_pixels
+        assert prompt.length == len(prompt.ids) - placeholder + (width // 28) * (height // 28)
+        assert prompt.length - len(prompt.ids) + placeholder == visual_tokens(image) >= 262144 // 28 ** 2
+        request = Request(row["problem_id"], 0, 7, prompt.ids, Sampling(max_tokens=1024), prompt_text=prompt.text,
+                          images=prompt.images)
+        sent = prompt_input(request)
+        assert sent == {"prompt": prompt.text, "multi_modal_data": {"image": image}}
+        assert "prompt_token_ids" not in sent
+        question = next(r["question"] for r in MATHVISTA_ROWS if r["pid"] == row["problem_id"])
+        assert f"<|vision_start|><|image_pad|><|vision_end|>{question}<|im_end|>" in sent["prompt"]
+
+
+def test_the_engine_gets_one_image_per_prompt_no_video_and_the_same_pixel_bounds():
+    kwargs = llm_kwargs("/models/qwen2.5-vl", seed=1, tensor_parallel=1, max_model_len=8192, dtype="bfloat16",
+                        images=TEMPLATE.images)
+    assert kwargs["limit_mm_per_prompt"] == {"image": 1, "video": 0}
+    assert kwargs["mm_processor_kwargs"] == {"min_pixels": 262144, "max_pixels": 4194304}
+    text_only = llm_kwargs("/models/qwen2.5", seed=1, tensor_parallel=1, max_model_len=8192, dtype="bfloat16")
+    assert "limit_mm_per_prompt" not in text_only and "mm_processor_kwargs" not in text_only
+
+
+@pytest.mark.skipif(importlib.util.find_spec("qwen_vl_utils") is None, reason="qwen-vl-utils not installed")
+def test_qwen_vl_utils_resizes_as_the_boundary_double_does(problems_table):
+    import polars as pl
+
+    for ref in pl.read_parquet(problems_table)["image"]:
+        real = vllm_engine.load_image(ref, TEMPLATE.images)
+        assert real.size == resize_like_qwen(ref, TEMPLATE.images).size and real.mode == "RGB"
