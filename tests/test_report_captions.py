@@ -103,8 +103,9 @@ def test_entropy_caption_names_models_temperatures_and_benchmark() -> None:
     text = env.from_string((REPORT / "entropy.rst").read_text()).render(snakemake=snakemake)
     publish_parts(text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2})
     assert "*simplerl_7b_math500*" in text
-    assert ("``simplerl_zoo_7b`` (T = 0.6), ``simplerl_zoo_7b_t085`` (T = 0.85), ``simplerl_zoo_7b_t10`` (T = 1.0),"
-            " ``simplerl_zoo_7b_t12`` (T = 1.2)") in text
+    assert ("``simplerl_zoo_7b`` (T = 0.6), ``simplerl_zoo_7b_t085`` (T = 0.85), ``simplerl_zoo_7b_t09`` (T = 0.9),"
+            " ``simplerl_zoo_7b_t10`` (T = 1.0), ``simplerl_zoo_7b_t12`` (T = 1.2), ``simplerl_zoo_7b_t15`` (T = 1.5)"
+            ) in text
     assert "reference model ``qwen25_7b`` at T = 0.6" in text
     assert f"**math500**: n = {config['benchmarks']['math500']['n_samples']} samples per problem" in text
     assert "matching temperature" in text
