@@ -67,8 +67,8 @@ def _intervals(point: np.ndarray, draws: np.ndarray, ci: float) -> list[Interval
 
 def headline(test: PairedTest, p_value: float, k: int, family: list[int]) -> dict[str, Any]:
     """A headline claim: its interval is simultaneous over `family`, p-values raw and Bonferroni-adjusted."""
-    return {**test.as_dict(), "k": k, "p_value": p_value, "p_adjusted": test.p_value, "family": family,
-            "level": 1.0 - test.alpha}
+    return {**test.as_dict(), "k": k, "p_value": p_value, "p_adjusted": min(1.0, len(family) * p_value),
+            "family": family, "level": 1.0 - test.alpha}
 
 
 def delta_se(aligned: pl.DataFrame, other_values: np.ndarray, weights: np.ndarray, k: int,

@@ -54,7 +54,7 @@ class PairedTest:
     @property
     def excludes_zero(self) -> bool:
         """The test rejects δ = 0 at level alpha; by construction the interval then excludes zero."""
-        return self.p_value <= self.alpha
+        return bool(self.p_value <= self.alpha)
 
     def as_dict(self) -> dict[str, float | str | bool]:
         return {"value": self.value, "low": self.low, "high": self.high, "p_value": self.p_value,
@@ -175,7 +175,7 @@ def _test(d: np.ndarray, p_value: Callable[[float], float], alpha: float, method
     estimate = float(d.mean())
     low = _end(p_value, estimate, -1.0, alpha)
     high = _end(p_value, estimate, 1.0, alpha)
-    return PairedTest(estimate, low, high, p_value(0.0), alpha, method)
+    return PairedTest(estimate, float(low), float(high), float(p_value(0.0)), alpha, method)
 
 
 def is_ternary(d: np.ndarray) -> bool:
