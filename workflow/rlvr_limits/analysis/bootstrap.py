@@ -1,5 +1,11 @@
 """Percentile bootstrap over problems, for one model's curve and for paired model differences.
 
+On small benchmarks the plain percentile interval is too narrow (its spread is the plug-in one, divisor n, and
+its quantiles are normal, not t): at 30 problems it covered 91% of the time for pass@1 in the simulation of the
+tests. Single-curve intervals are therefore Hesterberg's *expanded* percentile intervals, which read the
+bootstrap quantiles at the level a t interval would have; beyond a few hundred problems the two agree.
+Differences between models are tested with analysis.paired, not with these intervals.
+
 The uncertainty in a benchmark-level pass@k is dominated by which problems the benchmark happens to hold, so
 problems are the resampling unit. A resample is represented by how often it draws each problem (a weight row
 summing to the number of problems); the mean of any per-problem quantity over every resample is then one
@@ -13,6 +19,7 @@ how differently the models behave.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -57,10 +64,27 @@ def percentile_bounds(draws: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndar
     return np.quantile(draws, alpha, axis=0), np.quantile(draws, 1.0 - alpha, axis=0)
 
 
+def t_quantile(p: float, dof: int) -> float:
+    """Student-t quantile by its Cornish–Fisher expansion in 1/dof (error below 1e-4 from dof = 5 on)."""
+    z = NormalDist().inv_cdf(p)
+    v = float(dof)
+    return (z + (z ** 3 + z) / (4 * v) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * v ** 2)
+            + (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / (384 * v ** 3)
+            + (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / (92160 * v ** 4))
+
+
+def expanded_ci(ci: float, n_problems: int) -> float:
+    """The percentile level whose normal quantile is √(n/(n−1)) t_{n−1}: the expanded percentile interval."""
+    if n_problems < 6:
+        return ci
+    z = (n_problems / (n_problems - 1)) ** 0.5 * t_quantile(0.5 + ci / 2, n_problems - 1)
+    return min(1.0 - 1e-9, 2 * NormalDist().cdf(z) - 1)
+
+
 def mean_intervals(values: np.ndarray, weights: np.ndarray, ci: float) -> list[Interval]:
-    """Mean of each column of `values` with its bootstrap interval."""
+    """Mean of each column of `values` with its (expanded) percentile bootstrap interval."""
     point = values.mean(axis=0)
-    low, high = percentile_bounds(resampled_means(values, weights), ci)
+    low, high = percentile_bounds(resampled_means(values, weights), expanded_ci(ci, values.shape[0]))
     return [Interval(float(p), float(lo), float(hi)) for p, lo, hi in zip(point, low, high, strict=True)]
 
 
