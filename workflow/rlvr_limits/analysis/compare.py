@@ -19,13 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from rlvr_limits.analysis.bootstrap import (
-    Interval,
-    expanded_ci,
-    paired_bootstrap,
-    percentile_bounds,
-    resample_weights,
-)
+from rlvr_limits.analysis.bootstrap import mean_intervals, resample_weights, studentized_bounds
 from rlvr_limits.analysis.coverage import align, split_summary, split_table
 from rlvr_limits.analysis.crossover import crossover
 from rlvr_limits.analysis.histogram import BIN_LABELS, histogram
@@ -66,11 +60,6 @@ class PairResult:
     summary: dict[str, Any]    # JSON-ready numbers
 
 
-def _intervals(point: np.ndarray, draws: np.ndarray, ci: float, n_problems: int) -> list[Interval]:
-    low, high = percentile_bounds(draws, expanded_ci(ci, n_problems))
-    return [Interval(float(p), float(lo), float(hi)) for p, lo, hi in zip(point, low, high, strict=True)]
-
-
 def headline(test: PairedTest, p_value: float, k: int, family: list[int]) -> dict[str, Any]:
     """A headline claim: its interval is simultaneous over `family`, p-values raw and Bonferroni-adjusted."""
     return {**test.as_dict(), "k": k, "p_value": p_value, "p_adjusted": min(1.0, len(family) * p_value),
@@ -79,7 +68,7 @@ def headline(test: PairedTest, p_value: float, k: int, family: list[int]) -> dic
 
 def delta_se(aligned: pl.DataFrame, other_values: np.ndarray, weights: np.ndarray, k: int,
              ci: float) -> dict[str, Any]:
-    """ΔSE = base pass@k − other pass@1 (the paper's k = 256) with its paired (expanded) percentile interval.
+    """ΔSE = base pass@k − other pass@1 (the paper's k = 256) with its paired studentized bootstrap interval.
 
     With fewer than k samples of the base on some problem it is not computable, and the summary says so
     instead of using another k.
@@ -90,8 +79,8 @@ def delta_se(aligned: pl.DataFrame, other_values: np.ndarray, weights: np.ndarra
                 "not_computable": f"needs n >= {k} samples of the base per problem, has {int(n_base.min())}"}
     base_at_k = pass_at_k_matrix(n_base, aligned["c_base"].to_numpy(), [k])[:, 0]
     gap = base_at_k - other_values[:, 0]
-    low, high = percentile_bounds(weights @ gap / gap.size, expanded_ci(ci, gap.size))
-    return {"k": k, "value": float(gap.mean()), "low": float(low), "high": float(high)}
+    low, high = studentized_bounds(gap[:, None], weights, ci, limits=(-1.0, 1.0))
+    return {"k": k, "value": float(gap.mean()), "low": float(low[0]), "high": float(high[0])}
 
 
 def compare_pair(base_counts: pl.DataFrame, other_counts: pl.DataFrame, base: str, model: str,
@@ -102,10 +91,8 @@ def compare_pair(base_counts: pl.DataFrame, other_counts: pl.DataFrame, base: st
     ks = list(ks)
     base_values = pass_at_k_matrix(aligned["n_base"].to_numpy(), aligned["c_base"].to_numpy(), ks)
     other_values = pass_at_k_matrix(aligned["n_other"].to_numpy(), aligned["c_other"].to_numpy(), ks)
-    draws = paired_bootstrap(base_values, other_values, weights)
-    base_curve, other_curve = base_values.mean(axis=0), other_values.mean(axis=0)
-    base_iv = _intervals(base_curve, draws.base, ci, aligned.height)
-    other_iv = _intervals(other_curve, draws.other, ci, aligned.height)
+    base_iv = mean_intervals(base_values, weights, ci)
+    other_iv = mean_intervals(other_values, weights, ci)
     alpha = 1.0 - ci
     family = sorted({ks[0], ks[-1]})
     pointwise, band, heads = paired_tests(base_values, other_values, flips, weights,

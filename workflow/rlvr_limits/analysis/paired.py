@@ -110,16 +110,19 @@ def _exact(d: np.ndarray) -> Callable[[float], float]:
     j_plus = 2 * np.arange(plus + 1) - plus
     j_minus = 2 * np.arange(minus + 1) - minus
     j_zero = 2 * np.arange(zero + 1) - zero
-    weights = np.outer(pmf_plus, pmf_minus)
+    weights = np.outer(pmf_plus, pmf_minus).ravel()
 
     def p_value(delta: float) -> float:
-        observed = abs(plus - minus - d.size * delta)
-        partial = ((1 - delta) * j_plus)[:, None] + ((-1 - delta) * j_minus)[None, :]
-        total = 0.0
-        for value, weight in zip((-delta * j_zero), pmf_zero, strict=True):
-            extreme = np.abs(partial + value) >= observed * (1 - 1e-12) - 1e-12
-            total += weight * float(np.sum(weights[extreme]))
-        return min(1.0, total)
+        observed = abs(plus - minus - d.size * delta) * (1 - 1e-12) - 1e-12
+        partial = (((1 - delta) * j_plus)[:, None] + ((-1 - delta) * j_minus)[None, :]).ravel()
+        order = np.argsort(partial)
+        values, cumulative = partial[order], np.concatenate(([0.0], np.cumsum(weights[order])))
+        shift = -delta * j_zero
+        # P(|partial + shift| >= observed) for each shift: partial >= observed − shift or <= −observed − shift
+        above = cumulative[-1] - cumulative[np.searchsorted(values, observed - shift, side="left")]
+        below = cumulative[np.searchsorted(values, -observed - shift, side="right")]
+        both = np.where(observed > 0, above + below, cumulative[-1])
+        return min(1.0, float(np.dot(pmf_zero, both)))
 
     return p_value
 
