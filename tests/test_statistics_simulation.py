@@ -5,7 +5,7 @@ solved about once in a thousand samples (the paper's AIME24 split of 4 base-only
 the rest with success probability ~ Beta(0.5, 1.5). Under the null the other model *is* the base model (same
 probability on every problem); the sharpened model doubles the base's probability where it is above 2% and
 never solves the rest, so it leads at k = 1 and trails at k = 256 and k = n, as RL models do in the paper.
-The true pass@k of a population is 1 − E[(1 − p)^k], taken from four million draws.
+The true pass@k of a population is 1 − E[(1 − p)^k], taken from a million draws.
 
 A rate measured on R replicates has binomial standard deviation √(q(1 − q)/R) around its true value q; each
 check allows Z = 3 of them around the nominal 95% coverage or 5% rejection. The percentile bootstrap the
@@ -44,7 +44,7 @@ def population(rng: np.random.Generator, size: int, sharpened: bool) -> tuple[np
 
 @cache
 def truth(sharpened: bool) -> tuple[np.ndarray, np.ndarray]:
-    p, q = population(np.random.default_rng(0), 4_000_000, sharpened)
+    p, q = population(np.random.default_rng(0), 1_000_000, sharpened)
     return tuple(np.array([1.0 - np.mean((1.0 - x) ** k) for k in KS]) for x in (p, q))
 
 

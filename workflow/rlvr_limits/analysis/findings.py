@@ -32,7 +32,7 @@ def _points(iv: dict[str, Any]) -> str:
 
 
 def _p(p: float) -> str:
-    return f"{p:.2g}" if p >= 0.001 else "< 0.001"
+    return f"= {p:.2g}" if p >= 0.001 else "&lt; 0.001"
 
 
 def _difference(diff: dict[str, Any], ci: float) -> str:
@@ -40,8 +40,8 @@ def _difference(diff: dict[str, Any], ci: float) -> str:
     level = f"{1 - ci:.0%}"
     verdict = (f'<span class="yes">a difference at the {level} level</span>' if diff["excludes_zero"]
                else f'<span class="no">inconclusive at the {level} level</span>')
-    adjusted = "" if len(diff["family"]) < 2 else f", {_p(diff['p_adjusted'])} adjusted"
-    return (f"difference {_points(diff)} ({diff['level']:.1%} interval), p = {_p(diff['p_value'])}{adjusted}: "
+    adjusted = "" if len(diff["family"]) < 2 else f", adjusted p {_p(diff['p_adjusted'])}"
+    return (f"difference {_points(diff)} ({diff['level']:.1%} interval), p {_p(diff['p_value'])}{adjusted}: "
             f"{verdict} ({html.escape(diff['method'])})")
 
 
@@ -81,8 +81,9 @@ def _method(summary: dict[str, Any]) -> str:
     """How the numbers of one benchmark were obtained, and which family each correction covers."""
     ci, k_max = summary["ci"], summary["k_max"]
     family = " and ".join(f"k={k}" for k in sorted({1, k_max}))
-    return (f"Single-curve intervals are {ci:.0%} percentile bootstrap intervals over problems "
-            f"({summary['bootstrap']} resamples). Each difference is tested by a paired sign-flip test over "
+    return (f"Single-curve intervals are {ci:.0%} studentized bootstrap intervals over problems "
+            f"({summary['bootstrap']} resamples; exact Clopper–Pearson where every problem is solved or not, "
+            "as at k = n). Each difference is tested by a paired sign-flip test over "
             "problems (an exact sign test, i.e. McNemar, where every problem is solved or not, as at k = n) "
             "together with a studentized bootstrap; a difference is claimed only when both reject, and its "
             "interval is the union of both. The headline differences at "
