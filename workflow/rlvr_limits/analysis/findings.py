@@ -32,7 +32,7 @@ def _points(iv: dict[str, Any]) -> str:
 
 
 def _p(p: float) -> str:
-    return f"= {p:.2g}" if p >= 0.001 else "&lt; 0.001"
+    return f"= {p:.3g}" if p >= 0.001 else "&lt; 0.001"
 
 
 def _difference(diff: dict[str, Any], ci: float) -> str:
