@@ -1,11 +1,11 @@
 """Bootstrap over problems, for one model's curve and for paired model differences.
 
 On small benchmarks the percentile interval is too narrow, and a skewed curve (many problems never solved, a
-few solved often) makes it worse: at 30 problems it covered pass@1 91% of the time in the simulation of the
-tests. Single-curve intervals are therefore studentized bootstrap (bootstrap-t) intervals, and where every
-problem's value is 0 or 1 (pass@k at k = n: solved or not) exact Clopper–Pearson intervals. Differences between
-models are tested with analysis.paired; the percentile interval of a difference is kept as the reference the
-simulation shows failing.
+few solved often) makes it worse: at 30 problems it covered pass@1 about 90% of the time in the simulation of
+tests/test_statistics_simulation.py. Single-curve intervals are therefore studentized bootstrap (bootstrap-t)
+intervals, and where every problem's value is 0 or 1 (pass@k at k = n: solved or not) exact Clopper–Pearson
+intervals. Differences between models are tested with analysis.paired; the percentile interval of a difference
+is kept as the reference the simulation shows failing.
 
 The uncertainty in a benchmark-level pass@k is dominated by which problems the benchmark happens to hold, so
 problems are the resampling unit. A resample is represented by how often it draws each problem (a weight row

@@ -13,8 +13,8 @@ enumerated instead of sampled, and the test of δ = 0 is the exact McNemar (sign
 by only one model.
 
 The test of δ₀ ≠ 0 assumes d − δ₀ symmetric, which a skewed difference is not, so the inverted sign-flip
-interval alone covers too rarely when the models really differ (91% at 30 problems in the simulation of the
-tests); the studentized bootstrap (bootstrap-t) covers then, but over-rejects a true zero (12%). Each
+interval alone covers too rarely when the models really differ (91% at 30 AIME-like problems, in a simulation
+like the tests'); the studentized bootstrap (bootstrap-t) covers then, but over-rejects a true zero (12%). Each
 δ₀ is therefore kept when either test keeps it: the interval is the union of both intervals, its p-value the
 larger of the two p-values, and a difference is claimed only when both tests reject. The seeded simulation in
 tests/test_statistics_simulation.py holds the rates at 30 and 500 problems.
