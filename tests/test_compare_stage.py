@@ -18,7 +18,7 @@ from rlvr_limits.io import read_json, read_parquet, write_parquet
 N = 32
 PASSK = {"n_samples": N, "k_max": N, "bootstrap": 100, "ci": 0.95, "seed": 1}
 SPEC = {"comparison": "rl_vs_base", "kind": "rl", "base": "base", "models": ["rl"], "benchmark": "toy",
-        "k_max": N, "bootstrap": 100, "ci": 0.95, "seed": 1}
+        "k_max": N, "bootstrap": 100, "ci": 0.95, "seed": 1, "delta_se_k": N}
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +61,35 @@ def test_compare_writes_differences_coverage_and_summary(runs, tmp_path) -> None
     assert sum(result["histogram"]["base"]) == 40 and len(result["histogram"]["bins"]) == 12
     assert result["crossover"]["statement"]
     delta = result["delta_se"]
+    assert delta["k"] == N
     assert delta["value"] == pytest.approx(result["pass_at_k_max"]["base"]["value"]
                                            - result["pass_at_1"]["other"]["value"])
+    assert delta["low"] <= delta["value"] <= delta["high"]
+    for key in ("diff_at_1", "diff_at_k_max"):
+        claim = result[key]
+        assert claim["family"] == [1, N] and claim["level"] == pytest.approx(0.975)
+        assert claim["p_adjusted"] == pytest.approx(min(1.0, 2 * claim["p_value"]))
+        assert claim["excludes_zero"] == (claim["p_adjusted"] <= 0.05)
+        assert claim["excludes_zero"] == (claim["low"] > 0 or claim["high"] < 0)
+        assert "studentized bootstrap" in claim["method"]
+    assert result["diff_at_k_max"]["method"].startswith("exact sign test")  # k = n: solved or not
+    assert result["diff_at_1"]["method"].startswith("sign-flip permutation test")
+    assert (diff["diff_band_low"] <= diff["diff_ci_low"] + 1e-9).all()
+    assert (diff["diff_band_high"] >= diff["diff_ci_high"] - 1e-9).all()
+    assert (diff["diff_p_holm"] >= diff["diff_p_value"]).all()
+    assert (diff["diff_excludes_zero"] == (diff["diff_p_value"] <= 0.05)).all()
     # rerunning gives identical numbers (seeded resampling)
     again = tmp_path / "again.parquet"
     assert compare(again, SPEC, [f"base={runs['base']}", f"rl={runs['rl']}"]) == 0
     assert read_parquet(again).equals(diff)
+
+
+def test_delta_se_needs_k_samples(runs, tmp_path) -> None:
+    out = tmp_path / "toy.parquet"
+    assert compare(out, {**SPEC, "delta_se_k": 256}, [f"base={runs['base']}", f"rl={runs['rl']}"]) == 0
+    delta = read_json(out.with_suffix(".json"))["results"][0]["delta_se"]
+    assert delta["k"] == 256 and delta["value"] is None
+    assert delta["not_computable"] == f"needs n >= 256 samples of the base per problem, has {N}"
 
 
 def test_tables_stage_flattens_summaries(runs, tmp_path, monkeypatch) -> None:
@@ -100,6 +123,7 @@ def test_tables_stage_refuses_a_foreign_json(tmp_path, monkeypatch, capsys) -> N
     (["base={base}", "rl={rl}"], {**SPEC, "models": ["base"]}, "also listed in models"),
     (["base={base}", "rl={rl}"], {k: v for k, v in SPEC.items() if k != "benchmark"},
      "missing key 'benchmark'"),
+    (["base={base}", "rl={rl}"], {**SPEC, "delta_se_k": 0}, "'delta_se_k' must be an integer >= 1"),
 ])
 def test_compare_refuses_bad_input(runs, tmp_path, capsys, args, spec, message) -> None:
     counts_args = [a.format(base=runs["base"], rl=runs["rl"]) for a in args]

@@ -53,7 +53,7 @@ def tables(tmp_path_factory) -> dict[str, Path]:
         paths[model] = root / f"{model}.parquet"
         paths[f"{model}.counts"] = root / f"{model}.counts.parquet"
     spec = {"comparison": "toy", "kind": "steps", "base": "base", "models": ["rl", "rl2"], "benchmark": "toy",
-            "k_max": N, "bootstrap": 50, "ci": 0.95, "seed": 1}
+            "k_max": N, "bootstrap": 50, "ci": 0.95, "seed": 1, "delta_se_k": N}
     assert main(["compare", "--spec", json.dumps(spec), "--out", str(root / "compare.parquet"), "--counts",
                  *(f"{m}={root / f'{m}.counts.parquet'}" for m in ("base", "rl", "rl2"))]) == 0
     paths["compare"] = root / "compare.parquet"

@@ -419,7 +419,8 @@ class WorkflowConfig:
     def compare_spec(self, comparison: str, bench: str) -> dict[str, Any]:
         comp = self.comparisons[comparison]
         spec = {"comparison": comparison, "kind": comp["kind"], "base": comp["base"],
-                "models": comp["models"], "benchmark": bench, **self.passk_spec(bench)}
+                "models": comp["models"], "benchmark": bench, **self.passk_spec(bench),
+                "delta_se_k": self.raw["analysis"]["delta_se_k"]}
         if "guess_filter" in comp:
             spec["guess_filter"] = comp["guess_filter"]
         return spec

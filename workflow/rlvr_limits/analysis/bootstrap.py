@@ -1,4 +1,11 @@
-"""Percentile bootstrap over problems, for one model's curve and for paired model differences.
+"""Bootstrap over problems, for one model's curve and for paired model differences.
+
+On small benchmarks the percentile interval is too narrow, and a skewed curve (many problems never solved, a
+few solved often) makes it worse: at 30 problems it covered pass@1 about 90% of the time in the simulation of
+tests/test_statistics_simulation.py. Single-curve intervals are therefore studentized bootstrap (bootstrap-t)
+intervals, and where every problem's value is 0 or 1 (pass@k at k = n: solved or not) exact Clopper–Pearson
+intervals. Differences between models are tested with analysis.paired; the percentile interval of a difference
+is kept as the reference the simulation shows failing.
 
 The uncertainty in a benchmark-level pass@k is dominated by which problems the benchmark happens to hold, so
 problems are the resampling unit. A resample is represented by how often it draws each problem (a weight row
@@ -12,6 +19,7 @@ how differently the models behave.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,11 +65,72 @@ def percentile_bounds(draws: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndar
     return np.quantile(draws, alpha, axis=0), np.quantile(draws, 1.0 - alpha, axis=0)
 
 
+def clopper_pearson(successes: int, n: int, ci: float) -> tuple[float, float]:
+    """Exact interval for a proportion: each end is where the one-sided binomial tail equals (1 − ci)/2."""
+    alpha = (1.0 - ci) / 2.0
+    j = np.arange(n + 1)
+    log_choose = np.concatenate(([0.0], np.cumsum(np.log((n - j[1:] + 1) / j[1:]))))
+
+    def tail(p: float, upper: bool) -> float:
+        """P(X >= successes) (upper) or P(X <= successes) for X ~ Binomial(n, p)."""
+        part = slice(successes, None) if upper else slice(0, successes + 1)
+        log_pmf = log_choose[part] + j[part] * np.log(p) + (n - j[part]) * np.log1p(-p)
+        top = log_pmf.max()
+        return float(np.exp(top) * np.exp(log_pmf - top).sum())
+
+    def solve(too_small: Callable[[float], bool]) -> float:
+        lo, hi = 0.0, 1.0
+        for _ in range(45):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if too_small(mid) else (lo, mid)
+        return (lo + hi) / 2
+
+    # lower end: the p at which P(X >= x) rises to alpha; upper end: the p at which P(X <= x) falls to alpha
+    low = 0.0 if successes == 0 else solve(lambda p: tail(p, upper=True) < alpha)
+    high = 1.0 if successes == n else solve(lambda p: tail(p, upper=False) > alpha)
+    return low, high
+
+
+def studentized_bounds(values: np.ndarray, weights: np.ndarray, ci: float,
+                       limits: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Bootstrap-t bounds of the mean of each column: estimate − t*_q · se over the resamples' t* quantiles.
+
+    A resample without spread (every drawn problem alike) has an infinite t*, so a curve that hinges on a
+    few problems gets a wide interval rather than a falsely narrow one. Bounds are clipped to `limits`.
+    """
+    if not 0.0 < ci < 1.0:
+        raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
+    n = values.shape[0]
+    estimate = values.mean(axis=0)
+    se = values.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(values.shape[1])
+    means = resampled_means(values, weights)
+    spread = np.maximum(resampled_means(values * values, weights) - means ** 2, 0.0)
+    se_star = np.sqrt(spread / max(n - 1, 1))
+    shift = means - estimate
+    huge = 1e12
+    t_star = np.where(se_star > 1e-15, shift / np.maximum(se_star, 1e-300),
+                      np.where(np.abs(shift) <= 1e-15, 0.0, np.sign(shift) * huge))
+    alpha = (1.0 - ci) / 2.0
+    t_low, t_high = np.quantile(t_star, alpha, axis=0), np.quantile(t_star, 1.0 - alpha, axis=0)
+    low = np.clip(estimate - t_high * se, *limits)
+    high = np.clip(estimate - t_low * se, *limits)
+    return np.minimum(low, estimate), np.maximum(high, estimate)
+
+
 def mean_intervals(values: np.ndarray, weights: np.ndarray, ci: float) -> list[Interval]:
-    """Mean of each column of `values` with its bootstrap interval."""
+    """Mean of each column of `values` (fractions in [0, 1]) with its interval over problems.
+
+    Clopper–Pearson where every value of the column is 0 or 1, the studentized bootstrap otherwise.
+    """
     point = values.mean(axis=0)
-    low, high = percentile_bounds(resampled_means(values, weights), ci)
-    return [Interval(float(p), float(lo), float(hi)) for p, lo, hi in zip(point, low, high, strict=True)]
+    low, high = studentized_bounds(values, weights, ci)
+    out = []
+    for j, (p, lo, hi) in enumerate(zip(point, low, high, strict=True)):
+        column = values[:, j]
+        if np.all((column == 0.0) | (column == 1.0)):
+            lo, hi = clopper_pearson(int(column.sum()), column.size, ci)
+        out.append(Interval(float(p), float(lo), float(hi)))
+    return out
 
 
 def bootstrap_curve(values: np.ndarray, n_resamples: int, ci: float, seed: int) -> list[Interval]:

@@ -1,11 +1,13 @@
 """`python -m rlvr_limits compare`: one comparison of the config on one benchmark.
 
 Reads the counts tables of the base and the other models and writes, next to `--out`:
-- `<out>`: paired difference other − base per model × verifier × k, with both curves and bootstrap CIs;
+- `<out>`: paired difference other − base per model × verifier × k, with both curves and their bootstrap CIs,
+  the difference's interval, p-value (and Holm's over the k grid), simultaneous band and method;
 - `<stem>.coverage.parquet`: per model × verifier × problem, solved by base/other, split label, accuracies;
-- `<stem>.json`: per model × verifier, pass@1 and pass@k_max with CIs, the difference at k_max and whether its
-  interval excludes zero, the crossover k with its interval, the coverage split with solved index lists, ΔSE
-  and the 12-bin accuracy histograms (the `tables` stage turns these into the report's CSV).
+- `<stem>.json`: per model × verifier, pass@1 and pass@k_max with CIs, the headline differences at k=1 and
+  k_max (interval, p-value, method, whether it excludes zero), the crossover, the coverage split with solved
+  index lists, ΔSE at `delta_se_k` and the 12-bin accuracy histograms (the `tables` stage turns these into the
+  report's CSV).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ STAGE = "compare"
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", required=True,
                         help='JSON: {"comparison", "kind", "base", "models", "benchmark", "k_max", '
-                             '"bootstrap", "ci", "seed"}')
+                             '"bootstrap", "ci", "seed", "delta_se_k"}')
     parser.add_argument("--counts", required=True, nargs="+", metavar="MODEL=PATH",
                         help="counts table of every model: MODEL=results/passk/MODEL/BENCH.counts.parquet")
     parser.add_argument("--out", required=True, help="results/compare/{comparison}/{bench}.parquet")
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     n_resamples = get_int(spec, "bootstrap", STAGE, minimum=1)
     ci = get_ci(spec, STAGE)
     seed = get_int(spec, "seed", STAGE)
+    delta_se_k = get_int(spec, "delta_se_k", STAGE, minimum=1)
     if base in models:
         raise UserError(f"{STAGE} --spec: base {base!r} is also listed in models")
     if len(set(models)) != len(models):
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         check_counts(table, paths[name], k_max=k_max)
         counts[name] = table
     ks = k_grid(k_max)
-    results = compare_models(counts, base, models, ks, n_resamples, ci, seed)
+    results = compare_models(counts, base, models, ks, n_resamples, ci, seed, delta_se_k)
 
     keys = {"comparison": comparison, "benchmark": benchmark, "base": base}
     differences = conform(pl.concat([r.differences.with_columns(**{k: pl.lit(v) for k, v in keys.items()})
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
                                                           **{k: pl.lit(v) for k, v in keys.items()})
                                   for r in results]), COVERAGE_COLUMNS)
     summary = {**keys, "kind": kind, "models": models, "k_max": k_max, "ks": ks,
-               "bootstrap": n_resamples, "ci": ci, "seed": seed,
+               "bootstrap": n_resamples, "ci": ci, "seed": seed, "delta_se_k": delta_se_k,
                "results": [r.summary for r in results]}
     if "guess_filter" in spec:  # the counts were already filtered; say so wherever the summary is shown
         summary["guess_filter"] = spec["guess_filter"]

@@ -1,8 +1,10 @@
 """Sampling-efficiency gap ΔSE and the per-model pass@1 / pass@k_max tables (paper Tables 2–3, Fig. 8).
 
-ΔSE = base pass@k_max − model pass@1: how far one sample of the trained model stays from what the base reaches
-with k_max samples (lower is better). The paper annotates each benchmark with the best (lowest) ΔSE over the
-RL algorithms it compares.
+ΔSE = base pass@k − model pass@1 with the paper's k = 256: how far one sample of the trained model stays from
+what the base reaches with k samples (lower is better). The paper annotates each benchmark with the best
+(lowest) ΔSE over the RL algorithms it compares. The compare stage computes it at `analysis.delta_se_k`; a
+table that already carries a `delta_se` column (from the compare summaries) keeps it, otherwise it is taken
+from the table's pass@k_max.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ def delta_se(base_pass_at_kmax: float, model_pass_at_1: float) -> float:
 
 
 def with_delta_se(summary: pl.DataFrame, base: str) -> pl.DataFrame:
-    """Add `delta_se` to each model's rows (null for the base itself), using the base's pass@k_max."""
+    """Add `delta_se` to each model's rows (null for the base itself), using the base's pass@k_max, unless the
+    table carries it already."""
     missing = [c for c in SUMMARY_COLUMNS if c not in summary.columns]
     if missing:
         raise ValueError(f"summary table lacks columns {missing}")
+    if "delta_se" in summary.columns:
+        return summary.with_columns(delta_se=pl.when(pl.col("model") != base).then(pl.col("delta_se")))
     base_rows = summary.filter(pl.col("model") == base).select("benchmark", base_kmax="pass_at_kmax")
     lacking = set(summary["benchmark"].unique()) - set(base_rows["benchmark"])
     if lacking:
@@ -38,7 +43,7 @@ def with_delta_se(summary: pl.DataFrame, base: str) -> pl.DataFrame:
 
 def best_delta_se(summary: pl.DataFrame, base: str) -> pl.DataFrame:
     """Per benchmark: the lowest ΔSE over the non-base models and the model that attains it."""
-    table = with_delta_se(summary, base).filter(pl.col("model") != base)
+    table = with_delta_se(summary, base).filter((pl.col("model") != base) & pl.col("delta_se").is_not_null())
     return (table.sort("delta_se", "model")
             .group_by("benchmark", maintain_order=True).first()
             .select("benchmark", "model", "delta_se"))

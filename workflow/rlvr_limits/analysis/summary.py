@@ -1,8 +1,9 @@
 """Headline numbers of a comparison as flat rows, from the compare stage's JSON summaries.
 
 One row per benchmark × verifier × model (the base first) with pass@1 and pass@k_max and their intervals, the
-solved count, and for every non-base model the difference at k_max, the crossover k, the coverage split and
-ΔSE. This is the table the report shows next to the figures.
+solved count, and for every non-base model the headline differences at k=1 and k_max (interval, raw and
+adjusted p-value, test), the crossover, the coverage split and ΔSE with its k. This is the table the report
+shows next to the figures.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ _REQUIRED = ("comparison", "benchmark", "base", "k_max", "results")
 
 def _flat(prefix: str, interval: dict[str, Any]) -> dict[str, float]:
     return {prefix: interval["value"], f"{prefix} low": interval["low"], f"{prefix} high": interval["high"]}
+
+
+def _difference(prefix: str, diff: dict[str, Any]) -> dict[str, Any]:
+    return {**_flat(prefix, diff), f"{prefix} p": diff["p_value"], f"{prefix} p adjusted": diff["p_adjusted"],
+            f"{prefix} excludes 0": diff["excludes_zero"], f"{prefix} test": diff["method"]}
 
 
 def summary_rows(summary: dict[str, Any], source: str) -> list[dict[str, Any]]:
@@ -45,12 +51,12 @@ def summary_rows(summary: dict[str, Any], source: str) -> list[dict[str, Any]]:
                          **_flat("pass@1", result["pass_at_1"]["other"]),
                          **_flat("pass@k_max", result["pass_at_k_max"]["other"]),
                          "solved": result["coverage"]["solved"]["other"],
-                         **_flat("diff@k_max", result["diff_at_k_max"]),
-                         "diff@k_max excludes 0": result["diff_at_k_max"]["excludes_zero"],
+                         **_difference("diff@1", result["diff_at_1"]),
+                         **_difference("diff@k_max", result["diff_at_k_max"]),
                          "crossover k": cross["k"], "crossover k low": cross["k_low"],
                          "crossover k high": cross["k_high"], "crossover": cross["statement"],
                          **{f"split {name}": result["coverage"]["counts"][name] for name in SPLITS},
-                         **_flat("ΔSE", result["delta_se"])})
+                         **_flat("ΔSE", result["delta_se"]), "ΔSE k": result["delta_se"]["k"]})
     except (KeyError, TypeError) as exc:
         raise UserError(f"{source}: malformed result entry ({exc.__class__.__name__}: {exc}); rerun the "
                         "compare rule") from None

@@ -34,13 +34,14 @@ def write_csv(df: pl.DataFrame, path: str | Path) -> None:
 
 
 def paper_shape(table: pl.DataFrame) -> pl.DataFrame:
-    """One row per model; columns `<bench>/<verifier> pass@1`, `… pass@k_max`, `… ΔSE`."""
+    """One row per model; columns `<bench>/<verifier> pass@1`, `… pass@k_max`, `… ΔSE` (ΔSE at the compare
+    stage's `delta_se_k`, empty where it is not computable)."""
     bases = table.filter(pl.col("is_base"))["model"].unique().to_list()
     if len(bases) != 1:
         raise UserError(f"the summaries name different base models {sorted(bases)}; tabulate one comparison")
     long = table.select(
         "model", benchmark=pl.concat_str("benchmark", "verifier", separator="/"),
-        pass_at_1="pass@1", pass_at_kmax="pass@k_max")
+        pass_at_1="pass@1", pass_at_kmax="pass@k_max", delta_se="ΔSE")
     for row in best_delta_se(long, bases[0]).iter_rows(named=True):
         LOG.info("best ΔSE on %s: %.3f (%s)", row["benchmark"], row["delta_se"], row["model"])
     return wide_table(long, bases[0])

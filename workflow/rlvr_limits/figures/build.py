@@ -17,7 +17,7 @@ import polars as pl
 
 from rlvr_limits.analysis.compare import DIFFERENCE_COLUMNS
 from rlvr_limits.analysis.coverage import SPLITS
-from rlvr_limits.analysis.crossover import Crossover, first_reach
+from rlvr_limits.analysis.crossover import from_dict
 from rlvr_limits.analysis.efficiency import with_delta_se
 from rlvr_limits.analysis.histogram import BIN_LABELS, histogram
 from rlvr_limits.config import REFERENCE
@@ -103,14 +103,12 @@ def difference_figure(spec: dict[str, Any], inputs: Inputs) -> alt.TopLevelMixin
         ctx.check_benchmark(bench, path)
         table = ctx.keep_verifier(read_parquet(path, required=DIFFERENCE_COLUMNS), path)
         for (model, verifier), rows in table.sort("k").group_by("model", "verifier", maintain_order=True):
-            curve = rows["diff"].to_numpy()
-            reach = int(first_reach(-curve, np.zeros_like(curve)))  # base reaches other where diff <= 0
             frames.append(rows.with_columns(
                 benchmark=pl.lit(bench), model=pl.lit(ctx.style(str(model), path).label),
-                verifier=pl.lit(verifier), crossover=pl.Series([i == reach for i in range(rows.height)])))
+                verifier=pl.lit(verifier)))
     data = pl.concat(frames)
     chart = difference.chart(data, ctx.present_styles(set(data["model"])), ctx.benchmarks)
-    return finish(chart, ctx.title, [*ctx.subtitle("paired bootstrap CI over problems"),
+    return finish(chart, ctx.title, [*ctx.subtitle(difference.BANDS),
                                      "below 0: the base model is ahead; dashed: crossover k",
                                      *crossover_lines(ctx, inputs)])
 
@@ -131,11 +129,9 @@ def crossover_lines(ctx: Context, inputs: Inputs) -> list[str]:
             for result in summary["results"]:
                 if ctx.verifier is not None and result["verifier"] != ctx.verifier:
                     continue
-                c = result["crossover"]
-                cross = Crossover(c["k"], c["k_low"], c["k_high"], c["k_max"], summary["ci"],
-                                  c["share_resamples_crossing"])
-                statement = cross.statement(ctx.style(summary["base"], str(summary_path)).label,
-                                            ctx.style(result["model"], str(summary_path)).label)
+                statement = from_dict(result["crossover"]).statement(
+                    ctx.style(summary["base"], str(summary_path)).label,
+                    ctx.style(result["model"], str(summary_path)).label)
                 lines.append(f"{bench} [{result['verifier']}]: {statement}")
         except (KeyError, TypeError) as exc:
             raise UserError(f"{summary_path}: not a summary written by the compare stage ({exc})") from None
