@@ -89,10 +89,12 @@ def test_prompts_go_in_as_the_token_ids_that_were_length_checked(tokenizer) -> N
 
 
 def test_engine_arguments() -> None:
-    kw = llm_kwargs("/models/q", seed=7, tensor_parallel=2, max_model_len=32768, dtype="bfloat16")
+    kw = llm_kwargs("/models/q", seed=7, tensor_parallel=2, max_model_len=32768, dtype="bfloat16",
+                    gpu_memory_utilization=0.85)
     assert kw == {"model": "/models/q", "tokenizer": "/models/q", "seed": 7, "generation_config": "vllm",
                   "tensor_parallel_size": 2, "max_model_len": 32768, "dtype": "bfloat16",
-                  "logprobs_mode": "processed_logprobs", "trust_remote_code": False}
+                  "gpu_memory_utilization": 0.85, "logprobs_mode": "processed_logprobs",
+                  "trust_remote_code": False}
     vl = llm_kwargs("/m", seed=1, tensor_parallel=1, max_model_len=8192, dtype="auto",
                     images=load_template(PROMPTS / "easyr1-vl.yaml").images)
     assert vl["limit_mm_per_prompt"] == {"image": 1, "video": 0}

@@ -259,7 +259,15 @@ class WorkflowConfig:
             "shard": self.raw["sampling"]["shard"],
             "limit": b.get("limit"),
             **self.sampling_for(model),
+            **self.vllm_settings(model),
         }
+
+    def vllm_settings(self, model: str) -> dict[str, Any]:
+        """The settings only the vllm engine reads (none for hf models, so they never rerun hf jobs)."""
+        m = self.models[model]
+        if m["engine"] != "vllm":
+            return {}
+        return {"gpu_memory_utilization": m["gpu_memory_utilization"], "batch_invariant": m["batch_invariant"]}
 
     def shards(self, model: str, bench: str) -> list[str]:
         shard = self.raw["sampling"]["shard"]
@@ -343,6 +351,7 @@ class WorkflowConfig:
                 "responses_per_problem": self.raw["analysis"]["perplexity"]["responses_per_problem"],
                 "seed": self.raw["seed"], "engine": scorer["engine"], "dtype": scorer["dtype"],
                 "max_model_len": scorer["max_model_len"], "tensor_parallel": scorer["tensor_parallel"],
+                **self.vllm_settings(job.scorer),
                 **({"reference": self.manifest[job.benchmark].reference} if job.generator == REFERENCE else {})}
 
     def figure_benchmarks(self, benchmarks: list[str]) -> dict[str, dict[str, Any]]:
