@@ -62,13 +62,14 @@ def generation_eos_ids(model_path: str | Path) -> tuple[int, ...]:
 def load_engine(kind: str, model_path: str, *, tokenizer: Any = None, seed: int = 0, max_model_len: int = 4096,
                 tensor_parallel: int = 1, dtype: str = "auto", threads: int | None = 1, batch_rows: int = 1024,
                 images: Images | None = None, gpu_memory_utilization: float = 0.9,
-                batch_invariant: bool = False) -> Engine:
+                batch_invariant: bool = False, chunk: int = 4096) -> Engine:
     """Load `model_path` with the "hf" or "vllm" engine (imported only here, so callers stay light).
 
     hf uses `dtype`, `threads` and `batch_rows`; vllm uses `seed`, `max_model_len`, `tensor_parallel`, `dtype`,
     `images` (pixel bounds of image prompts), `gpu_memory_utilization` (the share of device memory, or of host
-    RAM with vLLM's CPU build, vLLM may take) and `batch_invariant`. A vllm job first claims its GPUs, so jobs
-    on one multi-GPU machine never share a device. Without `tokenizer`, the model's own is loaded.
+    RAM with vLLM's CPU build, vLLM may take), `batch_invariant` and `chunk` (requests per generate call). A
+    vllm job first claims its GPUs, so jobs on one multi-GPU machine never share a device. Without `tokenizer`,
+    the model's own is loaded.
     """
     if tokenizer is None:
         from transformers import AutoTokenizer
@@ -88,7 +89,7 @@ def load_engine(kind: str, model_path: str, *, tokenizer: Any = None, seed: int 
         kwargs = llm_kwargs(model_path, seed=seed, tensor_parallel=tensor_parallel, max_model_len=max_model_len,
                             dtype=dtype, images=images, gpu_memory_utilization=gpu_memory_utilization)
         try:
-            return VllmEngine(kwargs, tokenizer, batch_invariant=batch_invariant)
+            return VllmEngine(kwargs, tokenizer, chunk=chunk, batch_invariant=batch_invariant)
         except ImportError as exc:
             raise UserError(f"engine vllm: {exc}; install the vllm extra (pip install -e '.[vllm]') on a GPU "
                             "machine or vLLM's CPU build on a CPU one (README: vLLM on a CPU), or use engine: hf"

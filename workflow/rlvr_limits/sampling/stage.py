@@ -8,7 +8,8 @@
 max_tokens, temperature, top_p, top_k (-1 = off), seed, shard {problems, samples}; optional tensor_parallel
 (1), dtype ("auto"), limit (null: all problems, else the first N), batch_rows (hf rows decoded together,
 1024), threads (hf torch threads, 1; results can depend on it), gpu_memory_utilization (vllm: share of GPU
-memory, or of host RAM with the CPU build, 0.9), batch_invariant (vllm: VLLM_BATCH_INVARIANT, false).
+memory, or of host RAM with the CPU build, 0.9), batch_invariant (vllm: VLLM_BATCH_INVARIANT, false), chunk
+(vllm: requests per generate call, after each of which the journal advances, 4096).
 
 Every prompt of the shard is rendered, tokenized and checked against max_model_len before the model is loaded.
 Finished samples go to the journal as they come; a rerun with the same arguments skips them. The shard table
@@ -59,6 +60,7 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {
 _OPTIONAL: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "tensor_parallel": (int, 1), "dtype": (str, "auto"), "limit": (int, None), "batch_rows": (int, 1024),
     "threads": (int, 1), "gpu_memory_utilization": ((int, float), 0.9), "batch_invariant": (bool, False),
+    "chunk": (int, 4096),
 }
 _DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -84,11 +86,12 @@ class Spec:
     threads: int = 1
     gpu_memory_utilization: float = 0.9
     batch_invariant: bool = False
+    chunk: int = 4096
 
 
 #: Spec keys that change only speed or memory, never a sample of a batch-invariant engine: a journal written
 #: under other values is resumed (a resumed shard of an engine that is not batch-invariant is flagged anyway).
-_SPEED_ONLY = ("batch_rows", "gpu_memory_utilization")
+_SPEED_ONLY = ("batch_rows", "gpu_memory_utilization", "chunk")
 
 
 def _bad(key: str, message: str) -> UserError:
@@ -138,7 +141,7 @@ def parse_spec(text: str) -> Spec:
     ]
     checks += [(k, values[k] >= 1, "must be >= 1") for k in (
         "max_model_len", "n_samples", "max_tokens", "shard_problems", "shard_samples", "tensor_parallel",
-        "batch_rows", "threads")]
+        "batch_rows", "threads", "chunk")]
     for key, ok, message in checks:
         if not ok:
             raise _bad(key.replace("shard_", "shard."), f"{message}, got {json.dumps(values[key])}")
@@ -278,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
                              max_model_len=spec.max_model_len, tensor_parallel=spec.tensor_parallel,
                              dtype=spec.dtype, threads=spec.threads, batch_rows=spec.batch_rows,
                              images=template.images, gpu_memory_utilization=spec.gpu_memory_utilization,
-                             batch_invariant=spec.batch_invariant)
+                             batch_invariant=spec.batch_invariant, chunk=spec.chunk)
     except OSError as exc:
         raise UserError(f"{path}: cannot load the model ({exc})") from None
     journal = Journal(args.journal, _fingerprint(spec, args.model, template, prompts, shard, sampling))
