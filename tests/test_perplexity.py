@@ -129,7 +129,7 @@ def test_a_vllm_scorer_claims_its_gpus(tmp_path, uniform_model, monkeypatch) -> 
 
     class RecordingEngine:
         def __init__(self, kwargs, tokenizer, **options) -> None:
-            seen.append((os.environ["CUDA_VISIBLE_DEVICES"], kwargs["gpu_memory_utilization"]))
+            seen.append((os.environ["CUDA_VISIBLE_DEVICES"], kwargs.get("gpu_memory_utilization")))
 
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
