@@ -29,7 +29,8 @@ from rlvr_limits.sampling.vllm_engine import (
 from tiny_model import build_tiny_model
 
 PROMPTS = Path(__file__).resolve().parents[1] / "resources" / "prompts"
-#: Fields of vllm.SamplingParams in vLLM 0.33 (vllm/sampling_params.py); a key outside it would be refused.
+#: Fields of vllm.SamplingParams in vLLM 0.32.0 (vllm/sampling_params.py) that we may send; a key outside it would be
+#: refused (test_sampling_vllm_real.py builds the installed SamplingParams from them).
 SAMPLING_PARAMS_FIELDS = {
     "n", "presence_penalty", "frequency_penalty", "repetition_penalty", "temperature", "top_p", "top_k", "min_p",
     "seed", "stop", "stop_token_ids", "ignore_eos", "max_tokens", "min_tokens", "logprobs", "prompt_logprobs",
