@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -109,11 +110,40 @@ def test_stage_scores_a_uniform_model_at_its_vocabulary_size(tmp_path, uniform_m
 
 
 def test_stage_truncates_to_the_scorers_context(tmp_path, uniform_model) -> None:
+    """Prompt + response fill max_model_len - 1 tokens: vLLM's scoring prefill needs room for one output token."""
     spec, args = stage_inputs(tmp_path, uniform_model)
     assert main([*args, "--spec", json.dumps({**spec, "max_model_len": 9})]) == 0
     table = read_parquet(tmp_path / "ppl.parquet")
-    assert table["truncated"].any()
-    assert table["n_tokens"].max() <= 9 - 5  # the shortest prompt, "99+1?", is 5 tokens
+    assert table.filter(pl.col("problem_id") == "q2")["truncated"].all()  # "99+1?" is 5 tokens, its response 6
+    assert table.filter(pl.col("problem_id") == "q2")["n_tokens"].to_list() == [9 - 1 - 5] * 2
+    assert main([*args, "--spec", json.dumps({**spec, "max_model_len": 6})]) == 2  # a 5-token prompt leaves none
+
+
+def test_a_vllm_scorer_claims_its_gpus(tmp_path, uniform_model, monkeypatch) -> None:
+    """Two perplexity jobs on one multi-GPU machine get different GPUs, as sampling jobs do. The vLLM engine is
+    replaced by a recorder here; the tests marked vllm score with the real one."""
+    from rlvr_limits.analysis.perplexity_stage import open_engine
+    from rlvr_limits.sampling import devices, vllm_engine
+
+    seen = []
+
+    class RecordingEngine:
+        def __init__(self, kwargs, tokenizer, **options) -> None:
+            seen.append((os.environ["CUDA_VISIBLE_DEVICES"], kwargs.get("gpu_memory_utilization")))
+
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")
+    monkeypatch.setattr(devices.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(devices, "_HELD", [])
+    monkeypatch.setattr(vllm_engine, "VllmEngine", RecordingEngine)
+    (taken,) = devices.claim(1, tmp_path / "rlvr-limits-gpus")  # another job holds one of the two GPUs
+    spec, _ = stage_inputs(tmp_path, uniform_model)
+    try:
+        open_engine(str(tmp_path / "scorer.json"), {**spec, "engine": "vllm", "gpu_memory_utilization": 0.3})
+    finally:
+        for handle in devices._HELD:
+            handle.close()
+    assert seen == [(({"0", "1"} - {taken}).pop(), 0.3)]
 
 
 def test_stage_refuses_samples_of_another_benchmark(tmp_path, uniform_model, capsys) -> None:

@@ -201,6 +201,46 @@ def test_spec_defaults() -> None:
     parsed = parse_spec(json.dumps(raw))
     assert (parsed.tensor_parallel, parsed.dtype, parsed.limit, parsed.threads) == (1, "auto", None, 1)
     assert isinstance(parsed.temperature, float)
+    assert (parsed.gpu_memory_utilization, parsed.batch_invariant) == (0.9, False)
+    vllm = parse_spec(json.dumps(spec(engine="vllm", gpu_memory_utilization=0.1, batch_invariant=True)))
+    assert (vllm.gpu_memory_utilization, vllm.batch_invariant) == (0.1, True)
+    for bad, match in (({"gpu_memory_utilization": 0}, "must be in"), ({"gpu_memory_utilization": 1.5}, "must be in"),
+                       ({"batch_invariant": "yes"}, "must be bool"), ({"batch_invariant": 1}, "must be bool")):
+        with pytest.raises(UserError, match=f"key '{next(iter(bad))}' {match}"):
+            parse_spec(json.dumps(spec(**bad)))
+
+
+def test_both_engines_stop_at_the_eos_ids_of_generation_config(tmp_path: Path) -> None:
+    """vLLM merges generation_config.json's eos ids into the stop tokens; the hf engine is sent the same ones."""
+    model = build_tiny_model(tmp_path / "model", vocab=b"0123456789+=;?", generation_eos=("1",))
+    record = tmp_path / "tiny.json"
+    record.write_text(json.dumps({"name": "tiny", "source": "local", "path": str(model)}))
+    problems = tmp_path / "toy.parquet"
+    pl.DataFrame({"problem_id": ["q0", "q1"], "question": QUESTIONS[:2], "answer": ["0", "0"],
+                  "answer_type": ["integer"] * 2, "meta": ["{}"] * 2}).write_parquet(problems)
+    out = tmp_path / "out" / "000.parquet"
+    assert main(["sample", "--problems", str(problems), "--model", str(record), "--template", str(TOY),
+                 "--spec", json.dumps(spec(n_samples=16, shard={"problems": 2, "samples": 16})), "--shard", "000",
+                 "--out", str(out), "--journal", str(tmp_path / "journal.jsonl")]) == 0
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    one = tokenizer.convert_tokens_to_ids("1")
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert one in side["sampling"]["stop_token_ids"]
+    assert tokenizer.eos_token_id in side["sampling"]["stop_token_ids"]
+    texts = read_parquet(out)
+    stopped = texts.filter(pl.col("finish_reason") == "stop")
+    assert stopped.height > 0
+    assert all("1" not in text for text in texts["text"])  # a "1" ends the sample (and is not in its text)
+
+
+def test_the_sidecar_says_whether_batchings_were_mixed(setup: dict[str, Path]) -> None:
+    args = argv(setup, "mixed", n_samples=4, shard={"problems": 8, "samples": 4})
+    assert main(args) == 0
+    side = json.loads((setup["root"] / "mixed" / "000.json").read_text())
+    assert side["batch_invariant"] is True and side["engine"]["batch_invariant"] is True
+    assert side["mixed_batchings"] is False
 
 
 def test_the_journal_fingerprint_covers_results_not_speed(setup: dict[str, Path]) -> None:
@@ -213,9 +253,9 @@ def test_the_journal_fingerprint_covers_results_not_speed(setup: dict[str, Path]
         return _fingerprint(parse_spec(json.dumps(spec(**overrides))), str(setup["model"]), template, prompts,
                             shard, sampling)
 
-    assert fingerprint() == fingerprint(batch_rows=7)
+    assert fingerprint() == fingerprint(batch_rows=7) == fingerprint(gpu_memory_utilization=0.2)
     assert len({fingerprint(), fingerprint(temperature=0.7), fingerprint(seed=4), fingerprint(max_tokens=9),
-                fingerprint(threads=2)}) == 5
+                fingerprint(threads=2), fingerprint(batch_invariant=True)}) == 6
     other = _fingerprint(parse_spec(json.dumps(spec())), str(setup["model"]), template,
                          [Prompt("q00", (5, 7), "13", (), 2)], shard, sampling)
     assert other != fingerprint()

@@ -1,5 +1,5 @@
-"""vLLM request building without a GPU (templates, stop ids, seeds, parameters, images, outputs), lazy imports,
-and the real engine on a tiny model where a GPU and vLLM exist."""
+"""vLLM request building without vLLM (templates, stop ids, seeds, parameters, images, outputs), lazy imports and
+the vLLM-only settings; test_sampling_vllm_real.py runs the real engine."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ from rlvr_limits.sampling.vllm_engine import (
 from tiny_model import build_tiny_model
 
 PROMPTS = Path(__file__).resolve().parents[1] / "resources" / "prompts"
-#: Fields of vllm.SamplingParams in vLLM 0.33 (vllm/sampling_params.py); a key outside it would be refused.
+#: Fields of vllm.SamplingParams in vLLM 0.32.0 (vllm/sampling_params.py) that we may send; a key outside it would be
+#: refused (test_sampling_vllm_real.py builds the installed SamplingParams from them).
 SAMPLING_PARAMS_FIELDS = {
     "n", "presence_penalty", "frequency_penalty", "repetition_penalty", "temperature", "top_p", "top_k", "min_p",
     "seed", "stop", "stop_token_ids", "ignore_eos", "max_tokens", "min_tokens", "logprobs", "prompt_logprobs",
@@ -89,10 +90,12 @@ def test_prompts_go_in_as_the_token_ids_that_were_length_checked(tokenizer) -> N
 
 
 def test_engine_arguments() -> None:
-    kw = llm_kwargs("/models/q", seed=7, tensor_parallel=2, max_model_len=32768, dtype="bfloat16")
+    kw = llm_kwargs("/models/q", seed=7, tensor_parallel=2, max_model_len=32768, dtype="bfloat16",
+                    gpu_memory_utilization=0.85)
     assert kw == {"model": "/models/q", "tokenizer": "/models/q", "seed": 7, "generation_config": "vllm",
                   "tensor_parallel_size": 2, "max_model_len": 32768, "dtype": "bfloat16",
-                  "logprobs_mode": "processed_logprobs", "trust_remote_code": False}
+                  "gpu_memory_utilization": 0.85, "logprobs_mode": "processed_logprobs",
+                  "trust_remote_code": False}
     vl = llm_kwargs("/m", seed=1, tensor_parallel=1, max_model_len=8192, dtype="auto",
                     images=load_template(PROMPTS / "easyr1-vl.yaml").images)
     assert vl["limit_mm_per_prompt"] == {"image": 1, "video": 0}
@@ -177,35 +180,23 @@ print("ok")
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
 
 
-def _gpu_and_vllm() -> bool:
-    try:
-        import torch
-        import vllm  # noqa: F401
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
+def test_vllm_settings_reach_the_vllm_jobs_only() -> None:
+    """The KV-cache memory share and batch invariance are model settings; hf jobs never see them (so a change
+    to them never reruns hf sampling)."""
+    import yaml
 
+    from rlvr_limits.config import PerplexityJob, WorkflowConfig
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not _gpu_and_vllm(), reason="needs a CUDA GPU and vLLM")
-def test_real_vllm_engine_on_a_tiny_model(tmp_path: Path) -> None:
-    import vllm
-
-    from rlvr_limits.sampling.hf import HFEngine
-    from rlvr_limits.sampling.vllm_engine import VllmEngine
-
-    model_dir = build_tiny_model(tmp_path, hidden=128, heads=2, kv_heads=1, intermediate=256)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    requests = requests_for("qwen-boxed", tokenizer, n=8, max_tokens=32)
-    for request in requests:
-        vllm.SamplingParams(**sampling_kwargs(request))  # every key is accepted by the installed vLLM
-    engine = VllmEngine(llm_kwargs(str(model_dir), seed=0, tensor_parallel=1, max_model_len=512,
-                                   dtype="float32"), tokenizer, chunk=5)
-    completions = list(engine.generate(requests))
-    assert [c.key for c in completions] == [r.key for r in requests]
-    assert all(c.finish_reason in ("stop", "length") and 1 <= len(c.token_ids) <= 32 for c in completions)
-    assert all(c.entropy >= 0 for c in completions) and len({c.text for c in completions}) > 1
-    assert engine.describe()["vllm"] == vllm.__version__
-    prompt, response = list(requests[0].prompt_ids), list(completions[0].token_ids)
-    reference = HFEngine.from_pretrained(model_dir, threads=None).score(prompt, response)
-    assert engine.score(prompt, response) == pytest.approx(reference, abs=1e-2)
+    root = Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    config["models"]["toy_rl"].update(engine="vllm", gpu_memory_utilization=0.1, batch_invariant=True)
+    w = WorkflowConfig.load(config, root)
+    assert {k: w.sample_spec("toy_rl", "toy_arith")[k] for k in ("gpu_memory_utilization", "batch_invariant")} == {
+        "gpu_memory_utilization": 0.1, "batch_invariant": True}
+    assert w.perplexity_spec(PerplexityJob("toy_rl", "toy_rl", "toy_arith"))["gpu_memory_utilization"] == 0.1
+    assert "gpu_memory_utilization" not in w.sample_spec("toy_base", "toy_arith")
+    config["models"]["toy_rl"].pop("gpu_memory_utilization")
+    assert WorkflowConfig.load(config, root).sample_spec("toy_rl", "toy_arith")["gpu_memory_utilization"] == 0.9
+    config["models"]["toy_rl"]["gpu_memory_utilization"] = 1.5
+    with pytest.raises(UserError, match="gpu_memory_utilization"):
+        WorkflowConfig.load(config, root)

@@ -38,7 +38,8 @@ def test_saved_tokenizer_loads_with_auto_classes(tmp_path) -> None:
 def test_a_model_folder_tokenizes_the_same(tmp_path) -> None:
     """In a model folder, AutoTokenizer rebuilds a Qwen2 pipeline from the vocabulary; it must agree."""
     built = toy_tokenizer.build()
-    toy_model.save(toy_model.init(toy_model.Size(d_model=32, layers=1), built, seed=0), built, tmp_path / "m")
+    size = toy_model.Size(d_model=32, layers=1, heads=1, kv_heads=1)
+    toy_model.save(toy_model.init(size, built, seed=0), built, tmp_path / "m")
     loaded = AutoTokenizer.from_pretrained(tmp_path / "m")
     assert len(loaded) == len(built) and loaded.eos_token_id == built.eos_token_id
     for text in [*TEXTS, "1 a", "12\n"]:

@@ -66,7 +66,8 @@ def test_curriculum_longer_than_training_is_refused(world: Path, capsys: pytest.
 
 def test_saved_model_samples_through_the_engine(world: Path) -> None:
     engine = HFEngine.from_pretrained(world / "base")
-    assert engine.model.config.model_type == "qwen2" and engine.model.config.head_dim == 32
+    config = engine.model.config
+    assert config.model_type == "qwen2" and config.head_dim == config.hidden_size // config.num_attention_heads
     ids = tuple(engine.tokenizer("12+34?").input_ids)
     sampling = Sampling(max_tokens=12, stop_token_ids=(engine.tokenizer.eos_token_id,))
     requests = [Request("p", i, 100 + i, ids, sampling) for i in range(4)]

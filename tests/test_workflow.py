@@ -296,7 +296,7 @@ def reduced_toy_config(workdir: Path) -> dict[str, Any]:
     config["toy"] = {
         "seed": 1234,
         "data": {"test_per_m": 2, "pretrain_examples": 400, "distill_examples": 100, "rl_examples": 20},
-        "model": {"d_model": 32, "layers": 1, "heads": 1, "kv_heads": 1, "mlp": 64, "head_dim": 32},
+        "model": {"d_model": 32, "layers": 1, "heads": 1, "kv_heads": 1, "mlp": 64},
         "pretrain": {"steps": 6, "batch": 8, "warmup": 2, "curriculum_steps": 0},
         "rl": {"steps": 2, "prompts": 2, "group": 4, "checkpoints": [1]},
         "distill": {"steps": 2, "batch": 8, "warmup": 1},

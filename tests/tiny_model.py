@@ -43,11 +43,13 @@ def _byte_symbols() -> dict[int, str]:
 
 def build_tiny_model(directory: str | Path, vocab: bytes = ALL_BYTES, *, hidden: int = 32, layers: int = 2,
                      heads: int = 4, kv_heads: int = 2, intermediate: int = 64, max_positions: int = 512,
-                     seed: int = 0, chat_template: str | None = CHATML_TEMPLATE) -> Path:
+                     seed: int = 0, chat_template: str | None = CHATML_TEMPLATE,
+                     generation_eos: tuple[str, ...] = ()) -> Path:
     """Write tokenizer, config, weights and generation_config to `directory`; returns it as a Path.
 
     `vocab` lists the bytes that get a token (a smaller vocabulary makes <eos> likelier); text bytes outside
-    it are dropped by the tokenizer, so tests should stay within it.
+    it are dropped by the tokenizer, so tests should stay within it. `generation_eos` names further tokens that
+    generation_config.json lists as eos (as many chat models' files do).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -77,7 +79,8 @@ def build_tiny_model(directory: str | Path, vocab: bytes = ALL_BYTES, *, hidden:
     model = Qwen2ForCausalLM(config)
     model.generation_config = GenerationConfig(
         do_sample=True, temperature=0.05, top_k=2, top_p=0.1, repetition_penalty=2.0,
-        eos_token_id=ids["<eos>"], pad_token_id=ids["<pad>"],
+        eos_token_id=[ids["<eos>"], *(ids[token] for token in generation_eos)] if generation_eos else ids["<eos>"],
+        pad_token_id=ids["<pad>"],
     )
     model.save_pretrained(directory)
     return directory

@@ -363,6 +363,7 @@ class WorkflowConfig:
             "shard": self.raw["sampling"]["shard"],
             "limit": b.get("limit"),
             **self.sampling_for(model),
+            **self.vllm_settings(model),
         }
 
     def check_spec(self) -> dict[str, Any]:
@@ -373,6 +374,13 @@ class WorkflowConfig:
              "problems": f"results/problems/{bench}.parquet", "limit": self.benchmarks[bench].get("limit"),
              "max_tokens": self.max_tokens(model, bench), "max_model_len": self.models[model]["max_model_len"]}
             for model, bench in self.sampled_pairs()]}
+
+    def vllm_settings(self, model: str) -> dict[str, Any]:
+        """The settings only the vllm engine reads (none for hf models, so they never rerun hf jobs)."""
+        m = self.models[model]
+        if m["engine"] != "vllm":
+            return {}
+        return {"gpu_memory_utilization": m["gpu_memory_utilization"], "batch_invariant": m["batch_invariant"]}
 
     def shards(self, model: str, bench: str) -> list[str]:
         shard = self.raw["sampling"]["shard"]
@@ -472,6 +480,7 @@ class WorkflowConfig:
                 "responses_per_problem": self.raw["analysis"]["perplexity"]["responses_per_problem"],
                 "seed": self.raw["seed"], "engine": scorer["engine"], "dtype": scorer["dtype"],
                 "max_model_len": scorer["max_model_len"], "tensor_parallel": scorer["tensor_parallel"],
+                **self.vllm_settings(job.scorer),
                 **({"reference": self.manifest[job.benchmark].reference} if job.generator == REFERENCE else {})}
 
     def figure_benchmarks(self, benchmarks: list[str]) -> dict[str, dict[str, Any]]:

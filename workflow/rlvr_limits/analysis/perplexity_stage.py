@@ -3,8 +3,9 @@ scorer), conditioned on the prompt (paper §4.1, Fig. 6).
 
 The prompt is rendered through the scorer's template exactly as for sampling, the chosen responses are
 tokenized with the scorer's tokenizer, and the engine's `score` returns each response token's log-probability.
-A response longer than the scorer's context (max_model_len minus the prompt) is scored on its first tokens
-and flagged `truncated`.
+A response longer than the scorer's context is scored on its first tokens and flagged `truncated`: prompt and
+response together take at most max_model_len - 1 tokens, because vLLM's scoring prefill generates one token and
+refuses a sequence that fills the context (both engines cut at the same place, so their numbers agree).
 
 With `--references` instead of `--samples`, the responses are the benchmark's own reference solutions, read
 from the problems' meta field that spec key `reference` names (the paper's Y_GT).
@@ -35,7 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--template", required=True, help="the scorer's prompt template (resources/prompts)")
     parser.add_argument("--spec", required=True,
                         help='JSON: {"scorer", "generator", "benchmark", "responses_per_problem", "seed", '
-                             '"engine", "dtype", "max_model_len"}')
+                             '"engine", "dtype", "max_model_len"; optional "tensor_parallel", '
+                             '"gpu_memory_utilization", "batch_invariant"}')
     parser.add_argument("--problems", required=True, help="results/problems/B.parquet")
     responses = parser.add_mutually_exclusive_group(required=True)
     responses.add_argument("--samples", nargs="+", help="the generator's sample shards on B")
@@ -45,30 +47,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def open_engine(record_path: str, spec: dict[str, Any]) -> Any:
-    """Load the scorer with the engine the config names, from the local path its model record gives."""
+    """Load the scorer with the engine the config names, from the local path its model record gives (a vllm
+    scorer claims its GPUs as a sampling job does)."""
+    from rlvr_limits.sampling.engine import load_engine
+
     record = read_json(record_path)
     path = record.get("path") if isinstance(record, dict) else None
     if not isinstance(path, str) or not path:
         raise UserError(f"{record_path}: model record has no 'path'; rerun the model rule")
     engine = get_str(spec, "engine", STAGE)
-    dtype = spec.get("dtype", "auto")
+    if engine not in ("hf", "vllm"):
+        raise UserError(f"{STAGE} --spec: key 'engine' must be hf or vllm, got {engine!r}")
     try:
-        if engine == "hf":
-            from rlvr_limits.sampling.hf import HFEngine
-
-            return HFEngine.from_pretrained(path, dtype=dtype)
-        if engine == "vllm":
-            from transformers import AutoTokenizer
-
-            from rlvr_limits.sampling.vllm_engine import VllmEngine, llm_kwargs
-
-            kwargs = llm_kwargs(path, seed=get_int(spec, "seed", STAGE), dtype=dtype,
-                                tensor_parallel=spec.get("tensor_parallel", 1),
-                                max_model_len=get_int(spec, "max_model_len", STAGE, minimum=2))
-            return VllmEngine(kwargs, AutoTokenizer.from_pretrained(path))
+        return load_engine(engine, path, seed=get_int(spec, "seed", STAGE), dtype=spec.get("dtype", "auto"),
+                           tensor_parallel=spec.get("tensor_parallel", 1),
+                           max_model_len=get_int(spec, "max_model_len", STAGE, minimum=2),
+                           gpu_memory_utilization=spec.get("gpu_memory_utilization", 0.9),
+                           batch_invariant=spec.get("batch_invariant", False))
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: cannot load the scorer model ({exc})") from None
-    raise UserError(f"{STAGE} --spec: key 'engine' must be hf or vllm, got {engine!r}")
 
 
 def read_samples(paths: list[str]) -> pl.DataFrame:
@@ -126,11 +123,11 @@ def run(args: argparse.Namespace) -> int:
     pairs, truncated = [], []
     for row in chosen.iter_rows(named=True):
         prompt = prompts[row["problem_id"]]
-        if len(prompt) >= max_len:
+        room = max_len - 1 - len(prompt)  # one position stays free for the token a scoring prefill generates
+        if room < 1:
             raise UserError(f"problem {row['problem_id']!r}: the prompt has {len(prompt)} tokens, no room "
                             f"for a response within max_model_len={max_len} of {scorer}")
         response = list(tokenizer.encode(row["text"], add_special_tokens=False))
-        room = max_len - len(prompt)
         truncated.append(len(response) > room)
         pairs.append((prompt, response[:room]))
 

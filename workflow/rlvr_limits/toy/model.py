@@ -33,30 +33,40 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True)
 
 
+#: Head widths that vLLM's attention kernels accept on CPU and GPU alike (vLLM's Qwen2 derives the head width as
+#: hidden_size / heads and ignores config.head_dim, so the width is never set on its own).
+VLLM_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256)
+
+
 @dataclass(frozen=True)
 class Size:
     """The architecture knobs.
 
-    Heads are 32 wide whatever d_model is, a width every vLLM attention backend supports. Input and output
-    embeddings are untied: with tied ones (and the same pretraining curriculum) the model learned the units
-    digit of a sum late or not at all for some seeds; untied, every seed we tried learned it early.
+    Each head is d_model / heads wide, and that width must be one vLLM supports, so the model is the same network
+    in transformers and in vLLM. Input and output embeddings are untied: with tied ones (and the same pretraining
+    curriculum) the model learned the units digit of a sum late or not at all for some seeds; untied, every seed
+    we tried learned it early.
     """
 
-    d_model: int = 64
+    d_model: int = 128
     layers: int = 4
     heads: int = 4
     kv_heads: int = 2
     mlp: int = 256
-    head_dim: int = 32
     max_len: int = 256
 
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.heads
+
     def config(self, tokenizer: PreTrainedTokenizerBase) -> Qwen2Config:
-        sizes = (self.d_model, self.layers, self.heads, self.kv_heads, self.mlp, self.head_dim)
+        sizes = (self.d_model, self.layers, self.heads, self.kv_heads, self.mlp)
         if min(sizes) < 1 or self.heads % self.kv_heads:
             raise UserError(f"toy model: sizes must be positive and heads ({self.heads}) a multiple of "
                             f"kv_heads ({self.kv_heads})")
-        if self.head_dim % 2:
-            raise UserError(f"toy model: head_dim must be even for rotary embeddings, got {self.head_dim}")
+        if self.d_model % self.heads or self.head_dim not in VLLM_HEAD_SIZES:
+            raise UserError(f"toy model: d_model / heads = {self.d_model} / {self.heads} must be a whole head "
+                            f"width vLLM supports, one of {list(VLLM_HEAD_SIZES)}")
         return Qwen2Config(
             vocab_size=len(tokenizer),
             hidden_size=self.d_model,
@@ -82,11 +92,10 @@ def add_size_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--heads", type=int, default=default.heads, help="attention heads")
     group.add_argument("--kv-heads", type=int, default=default.kv_heads, help="key/value heads")
     group.add_argument("--mlp", type=int, default=default.mlp, help="MLP intermediate size")
-    group.add_argument("--head-dim", type=int, default=default.head_dim, help="width of each attention head")
 
 
 def size_from_args(args: argparse.Namespace) -> Size:
-    return Size(args.d_model, args.layers, args.heads, args.kv_heads, args.mlp, args.head_dim)
+    return Size(args.d_model, args.layers, args.heads, args.kv_heads, args.mlp)
 
 
 def init(size: Size, tokenizer: PreTrainedTokenizerBase, seed: int) -> Qwen2ForCausalLM:
