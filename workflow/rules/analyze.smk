@@ -24,6 +24,7 @@ rule perplexity:
     input:
         scorer="results/models/{scorer}.json",
         template=lambda wc: template_file(wc.scorer),
+        template_stamp=lambda wc: template_stamp(wc.scorer),
         problems="results/problems/{bench}.parquet",
         samples=generator_shards,
     output:
