@@ -84,7 +84,7 @@ def simulated(private_interpreter, monkeypatch):
     home, executable = private_interpreter
     monkeypatch.setattr(sandbox_module, "PYTHON", executable)
     monkeypatch.setattr(sandbox_module, "_level", None)
-    monkeypatch.setattr(sandbox_module, "_copies", {})
+    monkeypatch.setattr(sandbox_module, "_copies", None)
     return home
 
 

@@ -379,18 +379,29 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
+VERDICTS = [f"results/verdicts/{model}/tiny.parquet" for model in ("base", "rl", "direct", "rl_hot")]
+
+
 @pytest.fixture(scope="module")
-def checkout(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh clone whose code the tests edit, planned against the tiny run's results."""
-    return clone(source, tmp_path_factory.mktemp("checkout") / "rlvr-limits")
+def clone_run(source: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The tiny workflow sampled and verified in a fresh clone, by that clone's own Snakefile."""
+    checkout = clone(source, tmp_path_factory.mktemp("clone_run") / "rlvr-limits")
+    config = tiny_config(checkout)
+    in_checkout(checkout, *VERDICTS, "--cores", "2", "--configfile", write_config(checkout, config))
+    return checkout, config
 
 
 @pytest.fixture
-def tiny_run(finished_run: tuple[Path, dict[str, Any]], checkout: Path):
-    """(checkout, config, the tiny run's directory); the checkout's edits are undone afterwards."""
-    workdir, config = finished_run
-    yield checkout, config, workdir
-    git(checkout, "checkout", "--", ".")
+def tiny_run(clone_run: tuple[Path, dict[str, Any]]):
+    """(checkout, config) of the clone's run; the edits a test makes to the clone are undone afterwards."""
+    yield clone_run
+    git(clone_run[0], "checkout", "--", ".")
+
+
+def planned(checkout: Path, config: dict[str, Any]) -> tuple[dict[str, int], str]:
+    """A dry run of the clone's run: its verdicts and what they need."""
+    out = in_checkout(checkout, *VERDICTS, "--dry-run", "--configfile", write_config(checkout, config))
+    return planned_jobs(out.stdout + out.stderr), out.stdout + out.stderr
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -400,37 +411,39 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def test_sampling_code_touched_or_commented_resamples_nothing(tiny_run) -> None:
-    checkout, config, workdir = tiny_run
+    checkout, config = tiny_run
     sampling = sorted((checkout / "workflow" / "rlvr_limits" / "sampling").glob("*.py"))
-    assert dry_run(checkout, config, workdir)[0] == {}  # a fresh clone: every source file newer than the results
+    for path in sampling:
+        path.touch()
+    assert planned(checkout, config)[0] == {}
     for path in sampling:
         edit(path, "\nimport ", "\n# a comment added\nimport ")
         path.write_text(path.read_text() + "\n\n# and another at the end\n")
-    assert dry_run(checkout, config, workdir)[0] == {}
+    assert planned(checkout, config)[0] == {}
 
 
 def test_sampling_code_change_resamples_nothing(tiny_run) -> None:
-    checkout, config, workdir = tiny_run
+    checkout, config = tiny_run
     sampling = checkout / "workflow" / "rlvr_limits" / "sampling"
     with (sampling / "hf.py").open("a") as handle:
         handle.write("\nUNUSED_BY_SAMPLING = 1\n")  # real code, but no change in what a spec draws
     edit(sampling / "templates.py", "\nimport ", "\nimport textwrap as _unused\nimport ")  # read by verify too
-    jobs, out = dry_run(checkout, config, workdir)
-    assert jobs["verify"] == 4 and "sample" not in jobs, jobs
+    jobs, out = planned(checkout, config)
+    assert jobs == {"verify": 4}, jobs
     assert "code-verify changed" in out and "sampling/templates.py" in out
     git(checkout, "checkout", "--", ".")
-    assert dry_run(checkout, config, workdir)[0] == {}  # back to the code the results were made with
+    assert planned(checkout, config)[0] == {}  # back to the code the results were made with
 
 
 def test_sampling_parameter_or_behaviour_change_resamples(tiny_run) -> None:
-    checkout, config, workdir = tiny_run
+    checkout, config = tiny_run
     changed = yaml.safe_load(yaml.safe_dump(config))
     changed["models"]["base"]["sampling"] = {"top_p": 0.9}
-    jobs, out = dry_run(checkout, changed, workdir)
+    jobs, out = planned(checkout, changed)
     sampled = [o for o in planned_outputs(out) if "results/samples/" in o]
     assert jobs["sample"] == 2 and sampled and all("results/samples/base/" in o for o in sampled)
     edit(checkout / "workflow" / "rules" / "common.smk", "SAMPLING_BEHAVIOUR = 1", "SAMPLING_BEHAVIOUR = 2")
-    jobs, out = dry_run(checkout, config, workdir)
+    jobs, out = planned(checkout, config)
     assert jobs["sample"] == 8, jobs  # four models, two shards each
     assert "sampling-behaviour changed" in out
 
@@ -457,14 +470,14 @@ def test_archive_replays_in_a_fresh_clone(finished_run, source: Path, tmp_path: 
     config = {**config, "manifest": str(replay / "benchmarks.yaml")}
     jobs, out = dry_run(replay, config)
     assert jobs == {}, out[-3000:]
-    # The guess filter's test above edited the run's direct-answer counts; every other table is as the run made it.
+    # The guess filter's test above edited the run's direct-answer counts; this comparison is as the run made it.
     tables = sorted(p.relative_to(run) for p in (run / "results" / "tables").glob("rl_vs_base.*"))
     assert len(tables) == 3
-    for derived in ("verdicts", "passk", "unguessed", "compare", "tables"):
+    for derived in ("verdicts", "passk", "compare", "tables"):
         shutil.rmtree(replay / "results" / derived)
-    result = in_checkout(replay, "--cores", "2", "--configfile", write_config(replay, config))
+    result = in_checkout(replay, *map(str, tables), "--cores", "2", "--configfile", write_config(replay, config))
     jobs = planned_jobs(result.stdout + result.stderr)
-    assert jobs["verify"] == 4 and not {"sample", "model", "problems"} & set(jobs)
+    assert jobs["verify"] == 2 and not {"sample", "model", "problems"} & set(jobs), jobs
     for table in tables:
         assert (replay / table).read_bytes() == (run / table).read_bytes(), table
 

@@ -59,7 +59,7 @@ _uid_slots = itertools.count()
 _level: str | None = None
 _level_lock = threading.Lock()
 _copy_lock = threading.Lock()
-_copies: dict[str, str] = {}
+_copies: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,10 @@ def _copy_tree(source: str, target: str) -> None:
 
 def interpreter_copy() -> dict[str, str]:
     """A readable copy of the hidden interpreter directories, made once per process: {original: copy}."""
+    global _copies
     with _copy_lock:
-        if not _copies:
+        if _copies is None:
+            copies: dict[str, str] = {}
             base = tempfile.mkdtemp(prefix="rlvr-python-")
             os.chmod(base, 0o755)
             atexit.register(shutil.rmtree, base, ignore_errors=True)
@@ -200,7 +202,8 @@ def interpreter_copy() -> dict[str, str]:
                         os.mkdir(base + parent)
                     os.chmod(base + parent, 0o755)
                 _copy_tree(path, base + path)
-                _copies[path] = base + path
+                copies[path] = base + path
+            _copies = copies
             LOG.info("copied the interpreter's unreadable directories to %s in %.1f s", base,
                      time.monotonic() - started)
         return dict(_copies)
