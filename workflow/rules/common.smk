@@ -32,7 +32,7 @@ wildcard_constraints:
 
 
 # Rerun triggers. Snakemake reruns a job whose inputs are newer than its outputs. Source files are therefore not
-# inputs (a `git pull`, a touch or a fresh clone would make every result stale); a rule takes a *stamp* instead:
+# inputs (a `git pull`, a touch or a fresh clone would make every result stale); rules take *stamps* instead,
 # results/stamps/<name>/<digest>.txt, named by the digest of what the files mean and written once, when that
 # digest first appears. A change makes a new, newer stamp (the rule reruns); going back to earlier content names
 # an existing stamp again (Snakemake sees the changed input set and reruns); an archive carries the stamps, so a
