@@ -417,8 +417,7 @@ def test_sampling_code_touched_or_commented_resamples_nothing(tiny_run) -> None:
         path.touch()
     assert planned(checkout, config)[0] == {}
     for path in sampling:
-        edit(path, "\nimport ", "\n# a comment added\nimport ")
-        path.write_text(path.read_text() + "\n\n# and another at the end\n")
+        path.write_text(f"# a comment added\n{path.read_text()}\n\n# and another at the end\n")
     assert planned(checkout, config)[0] == {}
 
 
