@@ -12,6 +12,7 @@ import yaml
 from rlvr_limits import io
 from rlvr_limits.cli import main
 from rlvr_limits.tables import SAMPLE_COLUMNS, conform
+from rlvr_limits.verify.code.sandbox import BUBBLEWRAP, FALLBACKS
 
 FIXTURE = Path(__file__).parent / "data" / "code" / "evalplus_humaneval.jsonl"
 
@@ -50,4 +51,4 @@ def test_humaneval_plus_problems_verify_in_the_sandbox(tmp_path: Path) -> None:
     assert "correct" not in by_idx[1]
     assert by_idx[2] == {"no_code"}
     sidecar = io.read_json(out.with_suffix(".json"))
-    assert sidecar["verifiers"]["code"]["isolation"] in ("bubblewrap", "rlimits")
+    assert sidecar["verifiers"]["code"]["isolation"] in (BUBBLEWRAP, *FALLBACKS)

@@ -320,3 +320,189 @@ def test_same_seed_gives_identical_verdicts_and_passk(tmp_path: Path) -> None:
         snakemake(workdir, *targets, "--cores", "2", "--configfile", config)
         tables.append({t: (workdir / t).read_bytes() for t in targets})
     assert tables[0] == tables[1]
+
+
+# --------------------------------------------------------------------------- reruns and replays from git clones
+# A clone's source files are all newer than any result, and an unpacked archive has no Snakemake metadata: only
+# the stamps (results/stamps) decide. Sampling never reruns for sampling code; cheaper stages rerun for code that
+# means something else (comments and formatting never count). The tiny run's results are planned against a
+# fresh clone's edited code, and archived and replayed in other fresh clones of the same commit.
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=replay", "-c", "user.email=replay@example.org", *args], cwd=cwd,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def clone(source: Path, dest: Path) -> Path:
+    git(source.parent, "clone", "--quiet", str(source), str(dest))
+    return dest
+
+
+def in_checkout(checkout: Path, *args: str, check: bool = True,
+                workdir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Snakemake on a checkout's own Snakefile (in `workdir`, default the checkout), its jobs importing that
+    checkout's package."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": str(checkout / "workflow")}
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(checkout / "Snakefile"),
+                             "--directory", str(workdir or checkout), *args], capture_output=True, text=True,
+                            env=env, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return result
+
+
+def dry_run(checkout: Path, config: dict[str, Any], workdir: Path | None = None) -> tuple[dict[str, int], str]:
+    workdir = workdir or checkout
+    result = in_checkout(checkout, "--dry-run", "--configfile", write_config(workdir, config), workdir=workdir)
+    out = result.stdout + result.stderr
+    return planned_jobs(out), out
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A repository whose one commit is this working tree (tracked and new files), to clone from."""
+    repo = tmp_path_factory.mktemp("source") / "rlvr-limits"
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        src, dst = ROOT / name, repo / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            os.symlink(os.readlink(src), dst)
+        elif src.is_file():
+            shutil.copy(src, dst)
+    git(repo, "init", "--quiet")
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message", "working tree")
+    return repo
+
+
+VERDICTS = [f"results/verdicts/{model}/tiny.parquet" for model in ("base", "rl", "direct", "rl_hot")]
+
+
+@pytest.fixture(scope="module")
+def clone_run(source: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The tiny workflow sampled and verified in a fresh clone, by that clone's own Snakefile."""
+    checkout = clone(source, tmp_path_factory.mktemp("clone_run") / "rlvr-limits")
+    config = tiny_config(checkout)
+    in_checkout(checkout, *VERDICTS, "--cores", "2", "--configfile", write_config(checkout, config))
+    return checkout, config
+
+
+@pytest.fixture
+def tiny_run(clone_run: tuple[Path, dict[str, Any]]):
+    """(checkout, config) of the clone's run; the edits a test makes to the clone are undone afterwards."""
+    yield clone_run
+    git(clone_run[0], "checkout", "--", ".")
+
+
+def planned(checkout: Path, config: dict[str, Any]) -> tuple[dict[str, int], str]:
+    """A dry run of the clone's run: its verdicts and what they need."""
+    out = in_checkout(checkout, *VERDICTS, "--dry-run", "--configfile", write_config(checkout, config))
+    return planned_jobs(out.stdout + out.stderr), out.stdout + out.stderr
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_sampling_code_touched_or_commented_resamples_nothing(tiny_run) -> None:
+    checkout, config = tiny_run
+    sampling = sorted((checkout / "workflow" / "rlvr_limits" / "sampling").glob("*.py"))
+    for path in sampling:
+        path.touch()
+    assert planned(checkout, config)[0] == {}
+    for path in sampling:
+        path.write_text(f"# a comment added\n{path.read_text()}\n\n# and another at the end\n")
+    assert planned(checkout, config)[0] == {}
+
+
+def test_sampling_code_change_resamples_nothing(tiny_run) -> None:
+    checkout, config = tiny_run
+    sampling = checkout / "workflow" / "rlvr_limits" / "sampling"
+    with (sampling / "hf.py").open("a") as handle:
+        handle.write("\nUNUSED_BY_SAMPLING = 1\n")  # real code, but no change in what a spec draws
+    edit(sampling / "templates.py", "\nimport ", "\nimport textwrap as _unused\nimport ")  # read by verify too
+    jobs, out = planned(checkout, config)
+    assert jobs == {"verify": 4}, jobs
+    assert "code-verify changed" in out and "sampling/templates.py" in out
+    git(checkout, "checkout", "--", ".")
+    assert planned(checkout, config)[0] == {}  # back to the code the results were made with
+
+
+def test_sampling_parameter_or_behaviour_change_resamples(tiny_run) -> None:
+    checkout, config = tiny_run
+    changed = yaml.safe_load(yaml.safe_dump(config))
+    changed["models"]["base"]["sampling"] = {"top_p": 0.9}
+    jobs, out = planned(checkout, changed)
+    sampled = [o for o in planned_outputs(out) if "results/samples/" in o]
+    assert jobs["sample"] == 2 and sampled and all("results/samples/base/" in o for o in sampled)
+    edit(checkout / "workflow" / "rules" / "common.smk", "SAMPLING_BEHAVIOUR = 1", "SAMPLING_BEHAVIOUR = 2")
+    jobs, out = planned(checkout, config)
+    assert jobs["sample"] == 8, jobs  # four models, two shards each
+    assert "sampling-behaviour changed" in out
+
+
+def archive_and_replay(checkout: Path, run: Path, config: dict[str, Any], source: Path, replay: Path) -> Path:
+    """`snakemake archive` of a run (made with `checkout`), unpacked into a fresh clone beside the user's own
+    inputs (copied with their time stamps)."""
+    in_checkout(checkout, "archive", "--cores", "2", "--configfile", write_config(run, config), workdir=run)
+    clone(source, replay)
+    for inputs in ("models", "data", "benchmarks.yaml"):
+        if (run / inputs).is_dir():
+            shutil.copytree(run / inputs, replay / inputs)
+        elif (run / inputs).is_file():
+            shutil.copy2(run / inputs, replay / inputs)
+    subprocess.run(["tar", "--extract", "--file", str(run / "results" / "archive.tar.gz"), "--directory",
+                    str(replay)], check=True)
+    return replay
+
+
+def test_archive_replays_in_a_fresh_clone(finished_run, source: Path, tmp_path: Path) -> None:
+    run, config = finished_run
+    replay = archive_and_replay(source, run, config, source, tmp_path / "replay")
+    assert not (replay / ".snakemake").exists()
+    config = {**config, "manifest": str(replay / "benchmarks.yaml")}
+    jobs, out = dry_run(replay, config)
+    assert jobs == {}, out[-3000:]
+    # The guess filter's test above edited the run's direct-answer counts; this comparison is as the run made it.
+    tables = sorted(p.relative_to(run) for p in (run / "results" / "tables").glob("rl_vs_base.*"))
+    assert len(tables) == 3
+    for derived in ("verdicts", "passk", "compare", "tables"):
+        shutil.rmtree(replay / "results" / derived)
+    result = in_checkout(replay, *map(str, tables), "--cores", "2", "--configfile", write_config(replay, config))
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert jobs["verify"] == 2 and not {"sample", "model", "problems"} & set(jobs), jobs
+    for table in tables:
+        assert (replay / table).read_bytes() == (run / table).read_bytes(), table
+
+
+def test_replay_from_another_commit_names_what_reruns(finished_run, source: Path, tmp_path: Path) -> None:
+    run, config = finished_run
+    replay = archive_and_replay(source, run, config, source, tmp_path / "replay")
+    with (replay / "workflow" / "rlvr_limits" / "verify" / "stage.py").open("a") as handle:
+        handle.write("\nSTAGE_REVISION = 2\n")
+    with (replay / "workflow" / "rlvr_limits" / "sampling" / "hf.py").open("a") as handle:
+        handle.write("\nENGINE_NOTE = 'faster'\n")
+    git(replay, "commit", "--quiet", "--all", "--message", "a later commit")
+    config = {**config, "manifest": str(replay / "benchmarks.yaml")}
+    jobs, out = dry_run(replay, config)
+    assert "code-verify changed" in out and "verify/stage.py" in out
+    assert jobs["verify"] == 4 and not {"sample", "model", "problems"} & set(jobs), jobs
+
+
+def test_embedded_default_replays_without_retraining(source: Path, tmp_path: Path) -> None:
+    """The miniature trains its own models: the archive carries them, and a fresh clone retrains nothing."""
+    run = clone(source, tmp_path / "run")
+    config = reduced_toy_config(run)
+    config["comparisons"], config["entropy_matching"] = {}, {}  # the archive then holds models, samples, pass@k
+    replay = archive_and_replay(run, run, config, source, tmp_path / "replay")
+    assert (replay / "results" / "toy" / "models" / "rl" / "config.json").is_file()
+    config = reduced_toy_config(replay)
+    config["comparisons"], config["entropy_matching"] = {}, {}
+    jobs, out = dry_run(replay, config)
+    assert jobs == {}, out[-3000:]

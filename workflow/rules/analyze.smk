@@ -25,6 +25,7 @@ rule perplexity:
         scorer="results/models/{scorer}.json",
         template=lambda wc: template_file(wc.scorer),
         check=ancient("results/check.json"),
+        template_stamp=lambda wc: template_stamp(wc.scorer),
         problems="results/problems/{bench}.parquet",
         samples=generator_shards,
     output:

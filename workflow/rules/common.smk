@@ -1,6 +1,8 @@
 # Configuration view, input functions and wildcard constraints shared by all rules.
 
+import ast
 import dataclasses
+import hashlib
 import os
 import shlex
 import sys
@@ -32,13 +34,64 @@ wildcard_constraints:
     shard=r"\d+",
 
 
-def package_code(*subpackages):
-    """The package's source files a rule depends on, so that editing them reruns exactly that rule."""
+# Rerun triggers. Snakemake reruns a job whose inputs are newer than its outputs. Source files are therefore not
+# inputs (a `git pull`, a touch or a fresh clone would make every result stale); rules take *stamps* instead,
+# results/stamps/<name>/<digest>.txt, named by the digest of what the files mean and written once, when that
+# digest first appears. A change makes a new, newer stamp (the rule reruns); going back to earlier content names
+# an existing stamp again (Snakemake sees the changed input set and reruns); an archive carries the stamps, so a
+# fresh clone of the same commit reruns nothing. Python code is digested as its syntax tree: comments and
+# formatting never rerun anything. See config/README.md.
+STAMPS = "results/stamps"
+# What sampling computes beyond its spec, model and template: bump this when a change in workflow/rlvr_limits/
+# sampling alters the samples that a spec draws (everything is then resampled). Other edits of the sampling code
+# never resample.
+SAMPLING_BEHAVIOUR = 1
+
+
+def _digest(path):
+    data = path.read_bytes()
+    if path.suffix == ".py":
+        try:
+            data = ast.dump(ast.parse(data, filename=str(path))).encode()
+        except (SyntaxError, ValueError):
+            pass
+    return hashlib.sha256(data).hexdigest()
+
+
+def content_stamp(name, files, extra=()):
+    """Path of the stamp `name` for the content of `files` (and the `extra` lines); written if it is new."""
+    lines = [*extra]
+    for file in files:
+        if not file.is_file():
+            raise WorkflowError(f"{os.path.relpath(file)} is missing (needed by the stamp {name})")
+        lines.append(f"{_digest(file)}  {os.path.relpath(file, workflow.basedir)}")
+    text = "".join(f"{line}\n" for line in lines)
+    folder = Path(STAMPS) / name
+    path = folder / f"{hashlib.sha256(text.encode()).hexdigest()[:16]}.txt"
+    if not path.is_file():
+        earlier = sorted(folder.glob("*.txt"), key=lambda stamp: stamp.stat().st_mtime)
+        if earlier:
+            changed = sorted(set(text.splitlines()) - set(earlier[-1].read_text().splitlines()))
+            print(f"{name} changed since {earlier[-1]} ({'; '.join(changed)[:400]}): the jobs that take it rerun",
+                  file=sys.stderr)
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{path.name}.{os.getpid()}"
+        partial.write_text(text)
+        partial.replace(path)
+    return str(path)
+
+
+def code_stamp(name, *subpackages):
+    """The stamp of the package's source files that a rule's stage runs (subpackages or modules)."""
     root = Path(workflow.basedir) / "workflow" / "rlvr_limits"
     files = []
     for sub in subpackages:
         files += sorted((root / sub).rglob("*.py")) if (root / sub).is_dir() else [root / f"{sub}.py"]
-    return [os.path.relpath(f) for f in files]
+    return content_stamp(f"code-{name}", files)
+
+
+def sampling_behaviour_stamp():
+    return content_stamp("sampling-behaviour", [], [f"sampling behaviour {SAMPLING_BEHAVIOUR}"])
 
 
 VERIFIER_CODE = {
@@ -50,15 +103,21 @@ VERIFIER_CODE = {
 
 
 def verifier_code(wildcards):
-    """The verify stage plus the code of this benchmark's verifiers only."""
-    parts = ["verify/stage", "verify/registry", "sampling/templates"]
+    """Stamps of the verify stage and of this benchmark's verifiers only."""
+    stamps = [code_stamp("verify", "verify/stage", "verify/registry", "sampling/templates")]
     for verifier in W.benchmarks[wildcards.bench]["verifiers"]:
-        parts += VERIFIER_CODE[verifier]
-    return package_code(*parts)
+        stamps.append(code_stamp(f"verifier-{verifier}", *VERIFIER_CODE[verifier]))
+    return stamps
 
 
 def template_file(model):
-    return os.path.relpath(W.template_path(W.models[model]["template"]))
+    """The model's prompt template, as an input whose time stamp is ignored (`template_stamp` tracks it)."""
+    return ancient(os.path.relpath(W.template_path(W.models[model]["template"])))
+
+
+def template_stamp(model):
+    template = W.models[model]["template"]
+    return content_stamp(f"template-{template}", [W.template_path(template)])
 
 
 def sample_shards(wildcards):

@@ -66,5 +66,5 @@ rule archive:
         "tar --create --gzip --file {output}"
         " $(ls -d config resources results/provenance.json results/problems results/models results/samples results/verdicts"
         " results/passk results/unguessed results/compare results/perplexity results/entropy results/figures"
-        " results/tables results/toy 2>/dev/null)"
+        " results/tables results/toy results/stamps 2>/dev/null)"
         " 2> {log}"

@@ -1,5 +1,7 @@
 # Sampling: one job per (model, benchmark, shard); a shard is a block of problems x a block of sample indices.
 # A killed job resumes from its journal (results/journals/...), which is not an output and so survives failures.
+# Sampling reruns only when its spec (params), the model, the template or SAMPLING_BEHAVIOUR changes, never for
+# an edit of the sampling code (see common.smk and config/README.md).
 
 
 rule sample:
@@ -8,7 +10,8 @@ rule sample:
         model="results/models/{model}.json",
         template=lambda wc: template_file(wc.model),
         check=ancient("results/check.json"),
-        code=package_code("sampling"),
+        template_stamp=lambda wc: template_stamp(wc.model),
+        behaviour=sampling_behaviour_stamp(),
     output:
         samples="results/samples/{model}/{bench}/{shard}.parquet",
         sidecar="results/samples/{model}/{bench}/{shard}.json",

@@ -10,7 +10,7 @@ rule toy_data:
         distill="results/toy/data/distill.parquet",
         rl="results/toy/data/rl.parquet",
     input:
-        code=package_code("toy/task", "toy/data_stage"),
+        code=code_stamp("toy_data", "toy/task", "toy/data_stage"),
     params:
         seed=TOY_SEED,
         options=toy_options("data"),
@@ -27,7 +27,7 @@ rule toy_tokenizer:
     output:
         directory("results/toy/tokenizer"),
     input:
-        code=package_code("toy/tokenizer", "toy/task"),
+        code=code_stamp("toy_tokenizer", "toy/tokenizer", "toy/task"),
     log:
         "results/logs/toy/tokenizer.log",
     threads: 1
@@ -44,7 +44,7 @@ rule toy_pretrain:
     input:
         data=rules.toy_data.output.pretrain,
         tokenizer=rules.toy_tokenizer.output[0],
-        code=package_code("toy/pretrain", "toy/train", "toy/model"),
+        code=code_stamp("toy_pretrain", "toy/pretrain", "toy/train", "toy/model"),
     params:
         seed=TOY_SEED,
         options=toy_options("model", "pretrain"),
@@ -66,8 +66,8 @@ rule toy_rl:
     input:
         base=rules.toy_pretrain.output.model,
         data=rules.toy_data.output.rl,
-        code=package_code("toy/rl", "toy/reward", "toy/train", "toy/model", "sampling/hf", "sampling/sampler",
-                          "verify/math"),
+        code=code_stamp("toy_rl", "toy/rl", "toy/reward", "toy/train", "toy/model", "verify/math"),
+        sampling=sampling_behaviour_stamp(),  # its rollouts sample like the sample rule
     params:
         seed=TOY_SEED,
         options=toy_options("rl"),
@@ -90,7 +90,7 @@ rule toy_distill:
     input:
         base=rules.toy_pretrain.output.model,
         data=rules.toy_data.output.distill,
-        code=package_code("toy/distill", "toy/strict", "toy/task", "toy/train", "toy/model"),
+        code=code_stamp("toy_distill", "toy/distill", "toy/strict", "toy/task", "toy/train", "toy/model"),
     params:
         seed=TOY_SEED,
         options=toy_options("distill"),

@@ -7,6 +7,7 @@ rule verify:
         problems="results/problems/{bench}.parquet",
         samples=sample_shards,
         template=lambda wc: template_file(wc.model),
+        template_stamp=lambda wc: template_stamp(wc.model),
         code=verifier_code,
     output:
         verdicts="results/verdicts/{model}/{bench}.parquet",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import ctypes
+import importlib
 import io
 import json
 import math
@@ -35,6 +36,7 @@ import shutil
 import signal
 import struct
 import sys
+import tempfile
 import time
 import types
 
@@ -44,6 +46,9 @@ WARM_MODULES = ("bisect", "collections", "datetime", "decimal", "fractions", "fu
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
 MEMORY_EXIT = 86  # exit status of a stdin-mode program that ran out of memory
 SLACK_S = 1.0  # the zygote's backstop beyond each test's own limit
 READ_CHUNK = 1 << 16
@@ -351,10 +356,9 @@ def _read_exact(fd: int, n: int) -> bytes | None:
 
 
 class Zygote:
-    def __init__(self, uid: int | None, reap: str, site_dirs: list[str]) -> None:
+    def __init__(self, uid: int | None, reap: str) -> None:
         self.uid, self.reap = uid, reap
         self.cache: dict[str, list] = {}
-        sys.path.extend(site_dirs)
 
     def job(self) -> dict | None:
         """The next job; a stop request that arrived after its program had already finished is dropped."""
@@ -483,16 +487,87 @@ def _empty(directory: str) -> None:
                 os.unlink(path)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Start-up: where programs import from.
+
+def _check(libc: ctypes.CDLL, result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(libc: ctypes.CDLL, source: str | None, target: str, fstype: str | None, flags: int,
+           data: str | None = None) -> None:
+    args = [None if text is None else text.encode() for text in (source, target, fstype)]
+    _check(libc, libc.mount(*args, flags, None if data is None else data.encode()), f"mount {source} on {target}")
+
+
+def _top_hidden(path: str) -> str:
+    """The outermost directory above `path` that other users cannot enter."""
+    parts = path.split("/")
+    for i in range(2, len(parts)):
+        parent = "/".join(parts[:i])
+        if not os.stat(parent).st_mode & 0o001:
+            return parent
+    return path
+
+
+def expose(paths: list[str]) -> None:
+    """In a private mount namespace, make `paths` visible to every uid: each unenterable directory above them
+    is replaced by a read-only tmpfs that holds read-only binds of just those paths (and nothing else of it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    _check(libc, libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    groups: dict[str, list[str]] = {}
+    for path in paths:
+        groups.setdefault(_top_hidden(path), []).append(path)
+    for top, inside in groups.items():
+        staging = tempfile.mkdtemp(prefix="rlvr-expose-")
+        _mount(libc, top, staging, None, MS_BIND | MS_REC)
+        _mount(libc, "tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+        for path in inside:
+            directory = top
+            for part in path[len(top):].split("/")[1:]:
+                directory += "/" + part
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(directory)
+                os.chmod(directory, 0o755)
+            _mount(libc, staging + path[len(top):], path, None, MS_BIND | MS_REC)
+            _mount(libc, None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        _mount(libc, None, top, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+        _check(libc, libc.umount2(staging.encode(), MNT_DETACH), f"umount {staging}")
+        os.rmdir(staging)
+
+
+def import_paths(config: dict) -> None:
+    """Set up the directories programs import from: exposed, remapped to a readable copy, plus site dirs."""
+    if config.get("expose"):
+        expose(config["expose"])
+    remap = config.get("remap", {})
+
+    def mapped(path: str) -> str:
+        real = os.path.realpath(path)
+        for original, copy_ in remap.items():
+            if real == original or real.startswith(original + "/"):
+                return copy_ + real[len(original):]
+        return path
+
+    sys.path[1:] = [mapped(p) for p in [*sys.path[1:], *config["sites"]]]
+    importlib.invalidate_caches()
+
+
 def main(argv: list[str]) -> int:
-    """argv: uid ('-' to keep the current one), reap strategy (all | uid | group), site-packages dirs."""
+    """argv: uid ('-' to keep the current one), reap strategy (all | uid | group), JSON of import paths
+    ({"sites": [...], "expose": [...] (a private mount namespace) or "remap": {original: copy}})."""
     uid = None if argv[0] == "-" else int(argv[0])
+    import_paths(json.loads(argv[2]))
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     for name in WARM_MODULES:
         __import__(name)
-    zygote = Zygote(uid, argv[1], argv[2:])
+    zygote = Zygote(uid, argv[1])
     _frame(b"E", b'{"end": "ready"}')
     while (job := zygote.job()) is not None:
         zygote.run(job)

@@ -5,14 +5,20 @@ pid namespace (when the sandbox ends, the kernel kills everything in it), a read
 interpreter, its libraries and /usr, a private size-capped /tmp, no capabilities except, for a root caller,
 the two it needs to drop each program to an unprivileged uid of its own (uid 0 is exempt from RLIMIT_NPROC,
 so a fork bomb is only contained once the uid is dropped). Without bubblewrap the runner is a plain process
-under the same rlimits and uid drop: programs can then read the file system and use the network. The level
-in use is `isolation()`; it is logged once per run when it is the weaker one.
+under the same rlimits and uid drop: programs can then read the file system and use the network. That uid
+must be able to read the interpreter's files; where it cannot (a root caller's Python under /root, mode 700),
+the runner gets a private mount namespace in which those directories are visible (`rlimits+mount-namespace`,
+which also hides the rest of the unreadable directory from programs) or, where mount namespaces are refused
+(a container without CAP_SYS_ADMIN), runs them from a readable copy of those directories
+(`rlimits+interpreter-copy`, hard links where the file system allows). The level in use is `isolation()`,
+probed once per process and recorded in the verdicts' sidecar; it is logged once when it is a weaker one.
 
 A `Sandbox` is one runner process; it runs one program at a time and is reused for the next program.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import json
@@ -32,10 +38,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rlvr_limits.errors import UserError
 from rlvr_limits.progress import LOG
 
 BUBBLEWRAP = "bubblewrap"
 RLIMITS = "rlimits"
+MOUNT_NAMESPACE = "rlimits+mount-namespace"
+INTERPRETER_COPY = "rlimits+interpreter-copy"
+#: The levels without bubblewrap, in the order they are tried when the sandbox uid cannot read the interpreter.
+FALLBACKS = (RLIMITS, MOUNT_NAMESPACE, INTERPRETER_COPY)
 RUNNER = Path(__file__).with_name("runner.py")
 START_TIMEOUT_S = 60.0
 WATCHDOG_SLACK_S = 10.0
@@ -47,6 +58,8 @@ _uid_lock = threading.Lock()
 _uid_slots = itertools.count()
 _level: str | None = None
 _level_lock = threading.Lock()
+_copy_lock = threading.Lock()
+_copies: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,9 +145,79 @@ _SELF_TEST = {"mode": "functional", "key": "self-test", "program": "import color
               "caps": [1024], "total_s": 10.0, "startup_s": 10.0}
 
 
-def _runner_argv(uid: int | None, reap: str) -> list[str]:
-    sites = [p for p in site.getsitepackages() if os.path.isdir(p)]
-    return [PYTHON, "-S", "-s", "-B", "-P", str(RUNNER), "-" if uid is None else str(uid), reap, *sites]
+def _readable_by_others(path: str) -> bool:
+    """Whether a uid that is neither owner nor group member can list `path` and every directory above it."""
+    try:
+        return os.stat(path).st_mode & 0o005 == 0o005 and all(
+            os.stat(parent).st_mode & 0o001 for parent in map(str, Path(path).parents))
+    except OSError:
+        return True  # a missing path needs no access
+
+
+def _interpreter_paths() -> list[str]:
+    """The directories programs import from: the runner interpreter's own `sys.path` and the site-packages."""
+    out = subprocess.run([PYTHON, "-S", "-s", "-B", "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+                         capture_output=True, text=True, timeout=START_TIMEOUT_S, check=True).stdout
+    paths = [*json.loads(out), *(p for p in site.getsitepackages() if os.path.isdir(p))]
+    return [p for p in dict.fromkeys(os.path.realpath(p) for p in paths) if os.path.isdir(p)]
+
+
+def hidden_paths() -> list[str]:
+    """The interpreter directories that the sandbox uid cannot read (outermost only)."""
+    hidden: list[str] = []
+    for path in sorted(p for p in _interpreter_paths() if not _readable_by_others(p)):
+        if not any(path.startswith(h + "/") for h in hidden):
+            hidden.append(path)
+    return hidden
+
+
+def _copy_tree(source: str, target: str) -> None:
+    """Mirror `source` at `target`: hard links where possible, else copies; every directory readable by all."""
+    def link_or_copy(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    # A standard library's own site-packages is not on the runner's path (it runs with -S).
+    shutil.copytree(source, target, symlinks=True, copy_function=link_or_copy,
+                    ignore=shutil.ignore_patterns("site-packages", "dist-packages"))
+    for directory, _, _ in os.walk(target):
+        os.chmod(directory, 0o755)
+
+
+def interpreter_copy() -> dict[str, str]:
+    """A readable copy of the hidden interpreter directories, made once per process: {original: copy}."""
+    global _copies
+    with _copy_lock:
+        if _copies is None:
+            copies: dict[str, str] = {}
+            base = tempfile.mkdtemp(prefix="rlvr-python-")
+            os.chmod(base, 0o755)
+            atexit.register(shutil.rmtree, base, ignore_errors=True)
+            started = time.monotonic()
+            for path in hidden_paths():
+                for parent in _parents(path):
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(base + parent)
+                    os.chmod(base + parent, 0o755)
+                _copy_tree(path, base + path)
+                copies[path] = base + path
+            _copies = copies
+            LOG.info("copied the interpreter's unreadable directories to %s in %.1f s", base,
+                     time.monotonic() - started)
+        return dict(_copies)
+
+
+def _runner_argv(uid: int | None, reap: str, level: str) -> list[str]:
+    """The runner's command line; its last argument says which directories to import from and how."""
+    config: dict[str, Any] = {"sites": [p for p in site.getsitepackages() if os.path.isdir(p)]}
+    if level == MOUNT_NAMESPACE:
+        config["expose"] = hidden_paths()
+    elif level == INTERPRETER_COPY:
+        config["remap"] = interpreter_copy()
+    return [PYTHON, "-S", "-s", "-B", "-P", str(RUNNER), "-" if uid is None else str(uid), reap,
+            json.dumps(config)]
 
 
 class Sandbox:
@@ -159,13 +242,13 @@ class Sandbox:
         root = os.geteuid() == 0
         if self.level == BUBBLEWRAP:
             reap = "uid" if root else "all"
-            argv = bwrap_argv(self.limits, root) + _runner_argv(self.uid, reap)
+            argv = bwrap_argv(self.limits, root) + _runner_argv(self.uid, reap, self.level)
             self.workdir_base, cwd, env = "/tmp", None, None
         else:
             if self._tmp is None:
                 self._tmp = tempfile.mkdtemp(prefix="rlvr-code-")
                 os.chmod(self._tmp, 0o1777)
-            argv = _runner_argv(self.uid, "uid" if root else "group")
+            argv = _runner_argv(self.uid, "uid" if root else "group", self.level)
             self.workdir_base, cwd, env = self._tmp, self._tmp, dict(_ENV)
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the runner
         self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
@@ -186,8 +269,8 @@ class Sandbox:
         self.run(_SELF_TEST, lambda record: records.append(record) or True, restart=False)
         if not (len(records) == 2 and records[1].get("s") == "ok" and records[1].get("v") == 1):
             self._stop_process()
-            raise SandboxError(f"programs cannot run in the {self.level} sandbox ({records[-1:]}); is the "
-                               f"interpreter {PYTHON} readable by other users?")
+            raise SandboxError(f"programs cannot run in the {self.level} sandbox ({records[-1:]}); can uid "
+                               f"{self.uid} read the interpreter {PYTHON}?")
 
     def _stop_process(self) -> str:
         """Kill the runner (and with bubblewrap everything in its pid namespace); return its stderr."""
@@ -288,23 +371,39 @@ class Sandbox:
 
 
 def isolation() -> str:
-    """`bubblewrap` when a sandbox starts on this machine, else `rlimits` (warned about once per process)."""
+    """The strongest level at which programs run on this machine, probed once per process (see the module doc).
+
+    Raises UserError, naming the fix, when programs cannot run at any level.
+    """
     global _level
     with _level_lock:
         if _level is None:
             _level = _probe()
-            if _level == RLIMITS:
-                LOG.warning("bubblewrap is not usable here: generated code runs under resource limits only, "
-                            "without file-system or network isolation (install the `bubblewrap` package)")
         return _level
 
 
 def _probe() -> str:
-    if shutil.which("bwrap") is None:
-        return RLIMITS
-    try:
-        Sandbox(level=BUBBLEWRAP).close()
-    except (SandboxError, OSError) as exc:
-        LOG.debug("bubblewrap probe failed: %s", exc)
-        return RLIMITS
-    return BUBBLEWRAP
+    if shutil.which("bwrap") is not None:
+        try:
+            Sandbox(level=BUBBLEWRAP).close()
+            return BUBBLEWRAP
+        except (SandboxError, OSError) as exc:
+            LOG.debug("bubblewrap probe failed: %s", exc)
+    level = fallback_level()
+    LOG.warning("bubblewrap is not usable here: generated code runs under resource limits only (%s), without "
+                "file-system or network isolation (install the `bubblewrap` package)", level)
+    return level
+
+
+def fallback_level() -> str:
+    """The first level without bubblewrap under which the self-test program runs (UserError when none does)."""
+    failures = []
+    for level in FALLBACKS if os.geteuid() == 0 else (RLIMITS,):
+        try:
+            Sandbox(level=level).close()
+            return level
+        except (SandboxError, OSError, subprocess.SubprocessError) as exc:
+            failures.append(f"{level}: {str(exc).strip()[-300:]}")
+    raise UserError("generated programs cannot run on this machine: " + "; ".join(failures) + ". Fix: install "
+                    "bubblewrap (`apt-get install bubblewrap`), or use a Python installation that other users can "
+                    f"read (the sandbox's unprivileged uid cannot read {', '.join(hidden_paths()) or PYTHON})")
