@@ -44,3 +44,24 @@ def test_without_the_prefill_a_non_numeric_direct_answer_is_lost(tmp_path: Path)
     assert main(direct_answers(tmp_path)) == 0
     verdicts = read_parquet(tmp_path / "verdicts.parquet").sort("problem_id")
     assert verdicts["correct"].to_list() == [True, False, False]  # "204" survives only as the last number
+
+
+def test_verifiers_with_different_columns_share_one_verdicts_table(tmp_path: Path) -> None:
+    """The math backend adds a per-sample `seconds` column that toy_strict has not: both land in one table."""
+    problems = conform(pl.DataFrame({"problem_id": ["p"], "question": ["23+58?"], "answer": ["81"],
+                                     "answer_type": "integer", "meta": "{}"}), PROBLEM_COLUMNS)
+    samples = conform(pl.DataFrame({"problem_id": ["p", "p"], "sample_idx": [0, 1], "seed": [1, 2],
+                                    "text": ["23+58=81;\\boxed{81}", "23+58=71;\\boxed{81}"],
+                                    "prompt_tokens": [3, 3], "n_tokens": [9, 9], "finish_reason": ["stop"] * 2,
+                                    "entropy": [0.1] * 2}), SAMPLE_COLUMNS)
+    write_parquet(problems, tmp_path / "problems.parquet")
+    write_parquet(samples, tmp_path / "000.parquet")
+    spec = {"benchmark": "toy_arith", "verifiers": ["math", "toy_strict"],
+            "settings": {"timeout_s": 2.0, "workers": 1}, "n_samples": 2}
+    assert main(["verify", "--problems", str(tmp_path / "problems.parquet"), "--samples",
+                 str(tmp_path / "000.parquet"), "--spec", json.dumps(spec),
+                 "--out", str(tmp_path / "verdicts.parquet")]) == 0
+    verdicts = read_parquet(tmp_path / "verdicts.parquet").sort("verifier", "sample_idx")
+    assert verdicts.columns == list(VERDICT_COLUMNS)
+    assert verdicts.select("verifier", "correct").rows() == [
+        ("math", True), ("math", True), ("toy_strict", True), ("toy_strict", False)]

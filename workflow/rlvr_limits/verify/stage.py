@@ -69,13 +69,15 @@ def run(args: argparse.Namespace) -> int:
         bad = set(table["verdict"].unique()) - set(VERDICTS)
         if bad:
             raise RuntimeError(f"verifier {name} returned unknown verdicts {sorted(bad)}")
-        tables.append(table.with_columns(verifier=pl.lit(name)))
+        # Backends may add their own columns (the math verifier's per-sample seconds); the verdicts table keeps
+        # the shared contract, so every verifier's rows stack.
+        tables.append(conform(table.with_columns(verifier=pl.lit(name)), VERDICT_COLUMNS))
         counts = Counter(table["verdict"].to_list())
         seconds = time.monotonic() - started
         sidecar["verifiers"][name] = {**registry.describe(name), "verdicts": dict(counts),
                                       "seconds": round(seconds, 3)}
         LOG.info("%s: %s in %.1f s", name, dict(counts), seconds)
-    verdicts = conform(pl.concat(tables, how="vertical_relaxed"), VERDICT_COLUMNS)
+    verdicts = pl.concat(tables, how="vertical")
     io.write_parquet(verdicts, args.out)
     io.write_json(sidecar, Path(args.out).with_suffix(".json"))
     return 0
