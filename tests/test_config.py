@@ -28,7 +28,7 @@ def load(config: dict[str, Any]) -> WorkflowConfig:
 
 
 def test_shipped_configs_load() -> None:
-    for config in (demo(), paper()):
+    for config in (demo(), paper(), yaml.safe_load((ROOT / "config" / "vl-mini.yaml").read_text())):
         w = load(config)
         assert w.sampled_pairs()
 
@@ -228,6 +228,13 @@ def test_reference_responses_are_scored_by_the_base_model() -> None:
     assert w.perplexity_spec(job)["reference"] == "solution"
     amc = {j for j in load(paper()).perplexity_jobs() if j.benchmark == "amc23"}
     assert amc and all(j.generator != "reference" for j in amc)  # AMC23 supplies no solutions
+
+
+def test_responses_to_images_are_not_scored_for_perplexity() -> None:
+    """Scoring reads token ids alone; a response scored without its image would measure something else."""
+    w = load(yaml.safe_load((ROOT / "config" / "vl-mini.yaml").read_text()))
+    assert w.raw["analysis"]["perplexity"]["enabled"] and w.comparisons["vl_pipeline"]["kind"] == "rl"
+    assert w.perplexity_jobs() == []
 
 
 def test_model_named_reference_is_refused() -> None:

@@ -161,7 +161,7 @@ def test_bad_inputs_exit_with_a_named_error(setup: dict[str, Path], tmp_path: Pa
 
     args = argv(setup, "bad")
     args[args.index("--template") + 1] = str(TOY.with_name("easyr1-vl.yaml"))
-    assert main(args) == 2 and "image prompts need the vllm engine" in capsys.readouterr().err
+    assert main(args) == 2 and "missing columns ['image']" in capsys.readouterr().err
 
     try:
         import vllm  # noqa: F401

@@ -120,7 +120,7 @@ def test_image_requests_carry_multimodal_data(tokenizer, tmp_path: Path,
     pl.DataFrame({"problem_id": ["mv-1"], "question": ["Find the angle."], "answer": ["30"],
                   "answer_type": ["number"], "meta": ["{}"], "image": [b"\x89PNG..."]}).write_parquet(path)
     problems = load_problems(path, None, template)
-    (prompt,) = prepare_prompts(problems, template, tokenizer, max_tokens=100, max_model_len=4096)
+    (prompt,) = prepare_prompts(problems, template, tokenizer, max_tokens=100, max_model_len=4096, engine="vllm")
     assert loaded == [(b"\x89PNG...", template.images)]
     assert prompt.text.count("<|image_pad|>") == 1 and prompt.text.endswith("<|im_start|>assistant\n")
     placeholder = len(tokenizer.encode("<|image_pad|>", add_special_tokens=False))
@@ -129,7 +129,7 @@ def test_image_requests_carry_multimodal_data(tokenizer, tmp_path: Path,
                       images=prompt.images)
     assert prompt_input(request) == {"prompt": prompt.text, "multi_modal_data": {"image": prompt.images[0]}}
     with pytest.raises(UserError, match="exceeds max_model_len 120"):
-        prepare_prompts(problems, template, tokenizer, max_tokens=100, max_model_len=120)
+        prepare_prompts(problems, template, tokenizer, max_tokens=100, max_model_len=120, engine="vllm")
     no_image = tmp_path / "no-image.parquet"
     pl.read_parquet(path).drop("image").write_parquet(no_image)
     with pytest.raises(UserError, match=r"missing columns \['image'\]"):

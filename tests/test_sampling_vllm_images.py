@@ -1,9 +1,9 @@
 """Image prompts for vLLM from a visual problems table as the `problems` stage writes it.
 
 The table names each problem's extracted image file; `vllm_engine.load_image` (qwen-vl-utils, which needs
-torchvision and is not installed by default) is replaced at that boundary by `resize_like_qwen`: Pillow plus
-the resize formula of transformers' Qwen2-VL image processor, the one qwen-vl-utils implements. Where
-qwen-vl-utils is installed, the last test checks the real function against it.
+torchvision and is not installed by default) is replaced at that boundary by the hf engine's loader,
+`vision.load_image`: Pillow plus the resize formula of transformers' Qwen2-VL image processor, the one
+qwen-vl-utils implements. Where qwen-vl-utils is installed, the last test checks the real function against it.
 """
 
 from __future__ import annotations
@@ -13,30 +13,21 @@ from pathlib import Path
 
 import pytest
 import yaml
-from PIL import Image
 from transformers import AutoTokenizer
-from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import smart_resize
 
 import rlvr_limits.sampling.vllm_engine as vllm_engine
 from fixture_tokenizers import build_tokenizer
 from rlvr_limits.cli import main
+from rlvr_limits.sampling import vision
 from rlvr_limits.sampling.requests import Request, Sampling
 from rlvr_limits.sampling.stage import load_problems, prepare_prompts
-from rlvr_limits.sampling.templates import Images, load_template
-from rlvr_limits.sampling.vllm_engine import llm_kwargs, prompt_input, visual_tokens
+from rlvr_limits.sampling.templates import load_template
+from rlvr_limits.sampling.vision import visual_tokens
+from rlvr_limits.sampling.vllm_engine import llm_kwargs, prompt_input
 from visual_fixtures import MATHVISTA_ROWS, mathvista_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = load_template(ROOT / "resources" / "prompts" / "easyr1-vl.yaml")
-
-
-def resize_like_qwen(ref: str | bytes, images: Images) -> Image.Image:
-    """The image qwen-vl-utils' `fetch_image` returns: RGB, resized so both sides are multiples of 28 and the
-    pixel count lies within the template's bounds."""
-    image = Image.open(ref).convert("RGB")
-    height, width = smart_resize(image.height, image.width, factor=28, min_pixels=images.min_pixels,
-                                 max_pixels=images.max_pixels)
-    return image.resize((width, height), Image.Resampling.BICUBIC)
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +52,10 @@ def test_requests_carry_the_extracted_image_resized_within_the_template_bounds(p
                                                                                monkeypatch):
     seen: list[object] = []
     monkeypatch.setattr(vllm_engine, "load_image", lambda ref, images: seen.append(ref) or
-                        resize_like_qwen(ref, images))
+                        vision.load_image(ref, images))
     problems = load_problems(problems_table, None, TEMPLATE)
-    prompts = prepare_prompts(problems, TEMPLATE, tokenizer, max_tokens=1024, max_model_len=32768)
+    prompts = prepare_prompts(problems, TEMPLATE, tokenizer, max_tokens=1024, max_model_len=32768,
+                              engine="vllm")
     assert seen == problems["image"].to_list() and all(Path(p).is_file() for p in seen)
     placeholder = len(tokenizer.encode("<|image_pad|>", add_special_tokens=False))
     for prompt, row in zip(prompts, problems.iter_rows(named=True), strict=True):
@@ -97,4 +89,4 @@ def test_qwen_vl_utils_resizes_as_the_boundary_double_does(problems_table):
 
     for ref in pl.read_parquet(problems_table)["image"]:
         real = vllm_engine.load_image(ref, TEMPLATE.images)
-        assert real.size == resize_like_qwen(ref, TEMPLATE.images).size and real.mode == "RGB"
+        assert real.size == vision.load_image(ref, TEMPLATE.images).size and real.mode == "RGB"

@@ -37,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "toy-pretrain": ("rlvr_limits.toy.pretrain", "pretrain the miniature's base model"),
     "toy-rl": ("rlvr_limits.toy.rl", "RLVR (GRPO) from the miniature's base model"),
     "toy-distill": ("rlvr_limits.toy.distill", "distil a teacher strategy into the miniature's base model"),
+    "toy-vl-model": ("rlvr_limits.toy.vl_model", "build the vision-language miniature's tiny Qwen2.5-VL model"),
+    "toy-vl-data": ("rlvr_limits.toy.vl_data", "draw the vision-language miniature's picture problems"),
 }
 
 

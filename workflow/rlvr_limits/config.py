@@ -457,7 +457,9 @@ class WorkflowConfig:
 
     def perplexity_jobs(self) -> list[PerplexityJob]:
         """The paper's Fig. 6 pairs: the base scores its own and each other model's responses, and the
-        benchmark's reference responses when the manifest names them; each other model scores its own."""
+        benchmark's reference responses when the manifest names them; each other model scores its own.
+        Benchmarks with an image per problem are left out: scoring reads token ids alone, and a response
+        scored without the image it answers would measure something else."""
         if not self.raw["analysis"]["perplexity"]["enabled"]:
             return []
         jobs: dict[PerplexityJob, None] = {}
@@ -465,6 +467,8 @@ class WorkflowConfig:
             if comp["kind"] not in ("rl", "distill", "instruct"):
                 continue
             for bench in comp["benchmarks"]:
+                if self.manifest[bench].type == "visual":
+                    continue
                 base = comp["base"]
                 jobs[PerplexityJob(base, base, bench)] = None
                 if self.manifest[bench].reference is not None:

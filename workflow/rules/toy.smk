@@ -102,3 +102,37 @@ rule toy_distill:
     shell:
         "python -m rlvr_limits toy-distill --base {input.base} --data {input.data} --out {output.model}"
         " --metrics {output.metrics} --seed {params.seed} {params.options} --log {log}"
+
+
+# The vision-language miniature (config/vl-mini.yaml): tiny random Qwen2.5-VL models, one per seed, and picture
+# problems in MathVista's layout. Neither is trained: the miniature drives the visual path, not the study.
+
+
+rule toy_vl_data:
+    output:
+        "results/toy/vl/mathvista-mini.parquet",
+    input:
+        code=code_stamp("toy_vl_data", "toy/vl_data"),
+    log:
+        "results/logs/toy/vl_data.log",
+    threads: 1
+    conda:
+        "../../envs/sample-hf.yaml"
+    shell:
+        "python -m rlvr_limits toy-vl-data --out {output} --log {log}"
+
+
+rule toy_vl_model:
+    output:
+        directory("results/toy/vl/models/seed{seed}"),
+    input:
+        code=code_stamp("toy_vl_model", "toy/vl_model"),
+    wildcard_constraints:
+        seed=r"\d+",
+    log:
+        "results/logs/toy/vl_model_seed{seed}.log",
+    threads: 1
+    conda:
+        "../../envs/sample-hf.yaml"
+    shell:
+        "python -m rlvr_limits toy-vl-model --out {output} --seed {wildcards.seed} --log {log}"

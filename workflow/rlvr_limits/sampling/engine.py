@@ -65,11 +65,11 @@ def load_engine(kind: str, model_path: str, *, tokenizer: Any = None, seed: int 
                 batch_invariant: bool = False, chunk: int = 4096) -> Engine:
     """Load `model_path` with the "hf" or "vllm" engine (imported only here, so callers stay light).
 
-    hf uses `dtype`, `threads` and `batch_rows`; vllm uses `seed`, `max_model_len`, `tensor_parallel`, `dtype`,
-    `images` (pixel bounds of image prompts), `gpu_memory_utilization` (the share of device memory, or of host
-    RAM with vLLM's CPU build, vLLM may take), `batch_invariant` and `chunk` (requests per generate call). A
-    vllm job first claims its GPUs, so jobs on one multi-GPU machine never share a device. Without `tokenizer`,
-    the model's own is loaded.
+    hf uses `dtype`, `threads`, `batch_rows` and `images` (then it loads a vision-language model); vllm uses
+    `seed`, `max_model_len`, `tensor_parallel`, `dtype`, `images` (pixel bounds of image prompts),
+    `gpu_memory_utilization` (the share of device memory, or of host RAM with vLLM's CPU build, vLLM may take),
+    `batch_invariant` and `chunk` (requests per generate call). A vllm job first claims its GPUs, so jobs on one
+    multi-GPU machine never share a device. Without `tokenizer`, the model's own is loaded.
     """
     if tokenizer is None:
         from transformers import AutoTokenizer
@@ -79,7 +79,7 @@ def load_engine(kind: str, model_path: str, *, tokenizer: Any = None, seed: int 
         from rlvr_limits.sampling.hf import HFEngine
 
         return HFEngine.from_pretrained(model_path, tokenizer=tokenizer, dtype=dtype, threads=threads,
-                                        batch_rows=batch_rows)
+                                        batch_rows=batch_rows, images=images)
     if kind == "vllm":
         from rlvr_limits.sampling.devices import pin_devices
         from rlvr_limits.sampling.vllm_engine import VllmEngine, llm_kwargs

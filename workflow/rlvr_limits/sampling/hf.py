@@ -7,6 +7,9 @@ share a batch (no padding, so every row sees exactly the numbers it would see al
 what else is in the batch, the shard, or the run. Sampling parameters come only from each request; the
 model's generation_config is never consulted.
 
+A vision-language model (Qwen2.5-VL) decodes each image prompt in batches of its own: its rotary positions
+depend on the image, and the model keeps them for one prompt at a time (`sampling.vision`).
+
 `score` runs a teacher-forced forward pass and applies the output head in chunks, so long responses never
 materialize a [tokens, vocab] matrix at once.
 """
@@ -23,6 +26,8 @@ import torch
 
 from rlvr_limits.sampling.requests import Completion, Request
 from rlvr_limits.sampling.sampler import RowParams, sample_step
+from rlvr_limits.sampling.templates import Images
+from rlvr_limits.sampling.vision import ImageInputs
 
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -35,20 +40,23 @@ _Batch = list[tuple[tuple[int, ...], list[Request]]]
 
 
 def _plan_batches(requests: Iterable[Request], batch_rows: int) -> list[_Batch]:
-    """Group requests by prompt, then pack prompts of equal length into batches of <= `batch_rows` rows."""
-    by_prompt: dict[tuple[int, ...], list[Request]] = {}
+    """Group requests by prompt, then pack prompts of equal length into batches of <= `batch_rows` rows; an
+    image prompt (one problem's prompt and image) is packed only with itself."""
+    by_prompt: dict[tuple[tuple[int, ...], str | None], list[Request]] = {}
     for request in requests:
         if not request.prompt_ids:
             raise ValueError(f"request {request.key}: empty prompt")
-        if request.images:
-            raise ValueError(f"request {request.key}: the hf engine takes no image prompts; use vllm")
-        by_prompt.setdefault(tuple(request.prompt_ids), []).append(request)
-    by_length: dict[int, _Batch] = {}
-    for prompt, group in by_prompt.items():
+        if len(request.images) > 1:
+            raise ValueError(f"request {request.key}: one image per prompt, got {len(request.images)}")
+        owner = request.problem_id if request.images else None
+        by_prompt.setdefault((tuple(request.prompt_ids), owner), []).append(request)
+    buckets: dict[int | str, _Batch] = {}
+    for (prompt, owner), group in by_prompt.items():
         for start in range(0, len(group), batch_rows):
-            by_length.setdefault(len(prompt), []).append((prompt, group[start:start + batch_rows]))
+            buckets.setdefault(len(prompt) if owner is None else owner, []).append(
+                (prompt, group[start:start + batch_rows]))
     batches = []
-    for units in by_length.values():
+    for units in buckets.values():
         batch: _Batch = []
         rows = 0
         for prompt, group in units:
@@ -67,10 +75,11 @@ class HFEngine:
     `HFEngine(model, tokenizer)` wraps a model already in memory (e.g. a policy being trained);
     `HFEngine.from_pretrained(path)` loads one the way every stage does (float32 on CPU, one torch thread).
     `batch_rows` bounds the rows decoded together; `score_tokens` the padded tokens of one scoring batch.
+    `image_inputs` (for a vision-language model) prepares image prompts.
     """
 
     def __init__(self, model: Any, tokenizer: Any, *, batch_rows: int = 1024, score_tokens: int = 16384,
-                 head_chunk: int = 1024) -> None:
+                 head_chunk: int = 1024, image_inputs: ImageInputs | None = None) -> None:
         if batch_rows < 1 or score_tokens < 1 or head_chunk < 1:
             raise ValueError("batch_rows, score_tokens and head_chunk must be positive")
         self.model = model
@@ -78,14 +87,16 @@ class HFEngine:
         self.batch_rows = batch_rows
         self.score_tokens = score_tokens
         self.head_chunk = head_chunk
+        self.image_inputs = image_inputs
         self.device = next(model.parameters()).device
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike[str], *, tokenizer: Any = None, dtype: str = "auto",
-                        threads: int | None = 1, **options: Any) -> HFEngine:
+                        threads: int | None = 1, images: Images | None = None, **options: Any) -> HFEngine:
         """Load a model directory offline; `dtype="auto"` means float32 on CPU (bf16 matmuls are slow and
-        noisy there) and the checkpoint's dtype on a GPU. `threads=None` leaves torch's thread count alone."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        noisy there) and the checkpoint's dtype on a GPU. `threads=None` leaves torch's thread count alone.
+        With `images` (the template's pixel bounds) the model is loaded as a vision-language model."""
+        from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer
 
         if threads is not None:
             torch.set_num_threads(threads)
@@ -96,9 +107,16 @@ class HFEngine:
             torch_dtype = _DTYPES[dtype]
         else:
             raise ValueError(f"dtype must be auto or one of {sorted(_DTYPES)}, got {dtype!r}")
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype).to(device).eval()
+        loader = AutoModelForCausalLM if images is None else AutoModelForImageTextToText
+        model = loader.from_pretrained(path, dtype=torch_dtype).to(device).eval()
         if tokenizer is None:
             tokenizer = AutoTokenizer.from_pretrained(path)
+        if images is not None:
+            image_token_id = getattr(model.config, "image_token_id", None)
+            if image_token_id is None:
+                raise ValueError(f"{path}: the model has no image token (config image_token_id); image prompts "
+                                 "need a vision-language model")
+            options["image_inputs"] = ImageInputs(path, image_token_id, images)
         return cls(model, tokenizer, **options)
 
     def describe(self) -> dict[str, Any]:
@@ -131,9 +149,17 @@ class HFEngine:
         device = self.device
         requests = [r for _, group in batch for r in group]
         max_new = torch.tensor([r.sampling.max_tokens for r in requests], device=device)
-        owner = torch.tensor([i for i, (_, group) in enumerate(batch) for _ in group], device=device)
-        out = self.model(input_ids=torch.tensor([p for p, _ in batch], device=device), use_cache=True,
-                         logits_to_keep=1)
+        if requests[0].images:
+            if self.image_inputs is None:
+                raise ValueError(f"request {requests[0].key}: an image prompt needs a vision-language model "
+                                 "loaded with the template's pixel bounds")
+            inputs = {k: v.to(device) for k, v in self.image_inputs(batch[0][0], requests[0].images[0]).items()}
+            owner = torch.zeros(len(requests), dtype=torch.int64, device=device)
+        else:
+            inputs = {"input_ids": torch.tensor([p for p, _ in batch], device=device)}
+            owner = torch.tensor([i for i, (_, group) in enumerate(batch) for _ in group], device=device)
+        prompt_tokens = int(inputs["input_ids"].shape[1])
+        out = self.model(**inputs, use_cache=True, logits_to_keep=1)
         cache = out.past_key_values
         cache.batch_select_indices(owner)
         logits = out.logits[:, -1, :][owner]
@@ -167,7 +193,7 @@ class HFEngine:
             for j in done.nonzero().flatten().tolist():
                 i = int(rows[j])
                 yield self._completion(requests[i], tokens[i, :step].tolist(), float(entropy[i]) / step,
-                                       by_token=bool(by_token[j]), by_string=j in by_string)
+                                       prompt_tokens, by_token=bool(by_token[j]), by_string=j in by_string)
             alive &= ~done
             n_alive = int(alive.sum())
             if n_alive == 0:
@@ -192,9 +218,10 @@ class HFEngine:
                     hits.append(j)
         return hits
 
-    def _completion(self, request: Request, token_ids: list[int], entropy: float, *, by_token: bool,
-                    by_string: bool) -> Completion:
-        """As vLLM words it: a stop token is kept in token_ids but left out of the text (unless include_stop)."""
+    def _completion(self, request: Request, token_ids: list[int], entropy: float, prompt_tokens: int, *,
+                    by_token: bool, by_string: bool) -> Completion:
+        """As vLLM words it: a stop token is kept in token_ids but left out of the text (unless include_stop);
+        `prompt_tokens` counts an image's visual tokens, as vLLM does."""
         shown = token_ids[:-1] if by_token and not request.sampling.include_stop else token_ids
         text = self.tokenizer.decode(shown, skip_special_tokens=True)
         cuts = [(text.find(s), s) for s in request.sampling.stop if s in text]
@@ -203,7 +230,7 @@ class HFEngine:
             text = text[:at + len(stop)] if request.sampling.include_stop else text[:at]
         return Completion(
             problem_id=request.problem_id, sample_idx=request.sample_idx, seed=request.seed, text=text,
-            token_ids=tuple(token_ids), prompt_tokens=len(request.prompt_ids),
+            token_ids=tuple(token_ids), prompt_tokens=prompt_tokens,
             finish_reason="stop" if by_token or by_string else "length", entropy=entropy,
         )
 

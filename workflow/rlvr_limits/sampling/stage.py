@@ -180,8 +180,11 @@ def load_problems(path: str | os.PathLike[str], limit: int | None, template: Tem
 
 
 def prepare_prompts(problems: pl.DataFrame, template: Template, tokenizer: Any, *, max_tokens: int,
-                    max_model_len: int, model: str = "?", benchmark: str = "?") -> list[Prompt]:
-    """Render and tokenize each problem's prompt; refuse any with length + max_tokens > max_model_len."""
+                    max_model_len: int, model: str = "?", benchmark: str = "?", engine: str = "hf") -> list[Prompt]:
+    """Render and tokenize each problem's prompt; refuse any with length + max_tokens > max_model_len.
+
+    Images are loaded for the `engine` that will take them (qwen-vl-utils for vllm, PIL for hf), resized by the
+    same rule, so the length counts the same visual tokens either way."""
     prompts = []
     for row in problems.iter_rows(named=True):
         pid = row["problem_id"]
@@ -193,14 +196,15 @@ def prepare_prompts(problems: pl.DataFrame, template: Template, tokenizer: Any, 
         images: tuple[Any, ...] = ()
         length = len(ids)
         if template.images is not None:
-            from rlvr_limits.sampling.vllm_engine import load_image, visual_tokens
+            from rlvr_limits.sampling import vision, vllm_engine
 
+            load_image = vllm_engine.load_image if engine == "vllm" else vision.load_image
             if row["image"] is None:
                 raise UserError(f"problem {pid}: template {template.name} needs an image; the problem has "
                                 "none")
             images = (load_image(row["image"], template.images),)
             placeholder = len(tokenizer.encode(template.images.placeholder, add_special_tokens=False))
-            length += visual_tokens(images[0]) - placeholder
+            length += vision.visual_tokens(images[0]) - placeholder
         if length + max_tokens > max_model_len:
             raise UserError(f"problem {pid}: prompt of {length} tokens + max_tokens {max_tokens} = "
                             f"{length + max_tokens} exceeds max_model_len {max_model_len}; raise "
@@ -256,9 +260,6 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     spec = parse_spec(args.spec)
     template = load_template(args.template)
-    if template.images is not None and spec.engine != "vllm":
-        raise UserError(f"{template.path}: image prompts need the vllm engine (model {spec.model} uses "
-                        f"{spec.engine})")
     problems = load_problems(args.problems, spec.limit, template)
     shard = find_shard(plan_shards(problems.height, spec.n_samples, spec.shard_problems, spec.shard_samples),
                        args.shard)
@@ -266,7 +267,8 @@ def run(args: argparse.Namespace) -> int:
     tokenizer = _load_tokenizer(path)
     prompts = prepare_prompts(problems.slice(shard.problem_start, shard.problem_stop - shard.problem_start),
                               template, tokenizer, max_tokens=spec.max_tokens,
-                              max_model_len=spec.max_model_len, model=spec.model, benchmark=spec.benchmark)
+                              max_model_len=spec.max_model_len, model=spec.model, benchmark=spec.benchmark,
+                              engine=spec.engine)
     sampling = Sampling(max_tokens=spec.max_tokens, temperature=spec.temperature, top_p=spec.top_p,
                         top_k=spec.top_k, stop=template.stop, include_stop=template.include_stop,
                         stop_token_ids=tuple(dict.fromkeys(

@@ -41,9 +41,6 @@ from typing import Any
 from rlvr_limits.sampling.requests import Completion, Request
 from rlvr_limits.sampling.templates import Images
 
-#: Qwen2.5-VL: 14-pixel patches merged 2×2, so one visual token per 28×28 pixels of the resized image.
-QWEN_VL_PIXELS_PER_TOKEN_SIDE = 28
-
 
 def llm_kwargs(model_path: str, *, seed: int, tensor_parallel: int, max_model_len: int, dtype: str,
                images: Images | None = None, gpu_memory_utilization: float = 0.9) -> dict[str, Any]:
@@ -109,13 +106,6 @@ def load_image(ref: str | bytes, images: Images) -> Any:
 
     source = ref if isinstance(ref, str) else "data:image;base64," + base64.b64encode(ref).decode("ascii")
     return fetch_image({"image": source, "min_pixels": images.min_pixels, "max_pixels": images.max_pixels})
-
-
-def visual_tokens(image: Any) -> int:
-    """Number of prompt tokens vLLM expands one resized image into (Qwen2.5-VL)."""
-    width, height = image.size
-    side = QWEN_VL_PIXELS_PER_TOKEN_SIDE
-    return (width // side) * (height // side)
 
 
 def installed_distribution() -> str | None:
