@@ -31,8 +31,9 @@ from tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER = ROOT / "tests" / "slurm" / "cluster.sh"
-#: Jobs that must not reach sbatch: downloads and model resolution run on the submit host.
-LOCAL_RULES = {"problems", "model", "all"}
+#: Jobs that must not reach sbatch: downloads, model resolution and the check before any GPU job run on the submit
+#: host.
+LOCAL_RULES = {"problems", "model", "check", "all"}
 N_SAMPLES = 128
 
 
@@ -230,7 +231,7 @@ def test_every_cluster_job_goes_through_sbatch(slurm_run: dict[str, Any]) -> Non
 @pytest.mark.slurm
 def test_downloads_run_on_the_submit_host(slurm_run: dict[str, Any]) -> None:
     output = slurm_run["output"]
-    for rule in ("problems", "model"):
+    for rule in ("problems", "model", "check"):
         assert re.search(rf"^localrule {rule}:", output, flags=re.MULTILINE), rule
         assert rule not in submitted_rules(output)
 
