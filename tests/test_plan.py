@@ -65,7 +65,8 @@ def test_supplied_checkpoints_join_the_plan(tmp_path: Path) -> None:
 
 
 def test_snakemake_plan_prints_tokens_and_gpu_hours(tmp_path: Path) -> None:
-    result, _ = snakemake(tmp_path, "--cores", "1", "plan")
+    """The README's command as written: `snakemake plan --configfile config/paper.yaml`, no --cores."""
+    result, _ = snakemake(tmp_path, "plan")
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
     assert "Jobs per rule" in out and "GPU-hours of sampling per model (H100-80GB" in out
