@@ -2,6 +2,7 @@
 
 import ast
 import dataclasses
+import functools
 import hashlib
 import os
 import shlex
@@ -49,6 +50,13 @@ SAMPLING_BEHAVIOUR = 1
 
 
 def _digest(path):
+    """Digest of one file's meaning; computed once per file version (a DAG asks for the same file per job)."""
+    stat = path.stat()
+    return _digest_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.cache
+def _digest_version(path, mtime_ns, size):
     data = path.read_bytes()
     if path.suffix == ".py":
         try:
