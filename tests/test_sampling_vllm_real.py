@@ -145,3 +145,19 @@ def test_a_scored_sequence_must_leave_room_for_the_prefills_token(vllm) -> None:
     with pytest.raises(ValueError, match="leaves no room for the one token a prefill generates"):
         vllm.score_batch([(full[:4], full[4:])])
     assert len(vllm.score_batch([(full[:4], full[4:-1])])[0]) == MAX_MODEL_LEN - 5
+
+
+def test_closing_stops_the_engine_and_waits_for_its_output_thread(model_dir: Path, tokenizer) -> None:
+    """A job exits right after writing its outputs; vLLM's output thread, a daemon, must be gone by then, or
+    interpreter shutdown can stop it while it frees a tensor and abort the finished job (SIGABRT)."""
+    from rlvr_limits.sampling.vllm_engine import VllmEngine
+
+    kwargs = llm_kwargs(str(model_dir), seed=0, tensor_parallel=1, max_model_len=MAX_MODEL_LEN, dtype="float32",
+                        gpu_memory_utilization=MEMORY_SHARE)
+    engine = VllmEngine(kwargs, tokenizer, chunk=256)
+    assert len(list(engine.generate(requests(tokenizer, model_dir, n=2)))) == 2 * len(PROBLEMS)
+    thread = engine.llm.llm_engine.engine_core.output_queue_thread
+    assert thread.is_alive()
+    engine.close()
+    assert not thread.is_alive()
+    engine.close()  # a second close is harmless

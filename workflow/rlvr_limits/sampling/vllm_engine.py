@@ -35,6 +35,7 @@ from __future__ import annotations
 import base64
 import math
 import os
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -176,6 +177,19 @@ def response_logprobs(prompt_logprobs: Sequence[Any], sequence: Sequence[int], s
     return [_logprob(prompt_logprobs[i], sequence[i]) for i in range(start, len(sequence))]
 
 
+def stop_engine_client(client: Any, timeout: float = 60.0) -> None:
+    """Shut vLLM's engine core down and wait for the thread that reads its outputs.
+
+    That thread is a daemon: left running into interpreter shutdown, it can be stopped while it frees a tensor,
+    and the process aborts ("terminate called without an active exception") after its outputs were written,
+    so the job would fail for nothing.
+    """
+    client.shutdown()
+    thread = getattr(client, "output_queue_thread", None)
+    if thread is not None:
+        thread.join(timeout)
+
+
 class VllmEngine:
     """vLLM behind the Engine interface; `tokenizer` is the model's transformers tokenizer."""
 
@@ -189,6 +203,9 @@ class VllmEngine:
         self.chunk = chunk
         self.batch_invariant = batch_invariant
         self.llm = self._vllm.LLM(**kwargs)
+        #: Stops vLLM (once): when called, when the engine is collected, or at the latest before the interpreter
+        #: shuts down.
+        self.close = weakref.finalize(self, stop_engine_client, self.llm.llm_engine.engine_core)
 
     def describe(self) -> dict[str, Any]:
         import torch
