@@ -31,6 +31,20 @@ def test_constant_values_give_a_degenerate_interval() -> None:
         assert interval.low == pytest.approx(0.3) and interval.high == pytest.approx(0.3)
 
 
+def test_a_nearly_saturated_curve_keeps_a_narrow_band() -> None:
+    """The demo's distilled model (correct counts out of 256 on 100 problems): at k >= 8 almost every problem's
+    pass@k is 1 up to rounding (1 − 1e-15), and resamples of those alone once gave t* ≈ 1e10, drawing the band
+    from 0 to 1 around 0.9999."""
+    correct = np.repeat([115, 196, 203, 214, 231, 235, 236, 238, 239, 240, 242, 243, 244, 245, 247, 248, 249, 250,
+                         251, 252, 253, 254, 255, 256],
+                        [1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 3, 2, 3, 6, 3, 5, 11, 10, 6, 15, 14, 9])
+    values = pass_at_k_matrix(np.full(correct.size, 256), correct, [1, 4, 8, 16, 32])
+    for k, interval in zip([1, 4, 8, 16, 32], bootstrap_curve(values, n_resamples=1000, ci=0.95, seed=0),
+                           strict=True):
+        assert interval.low <= interval.value <= interval.high <= 1.0
+        assert interval.value - interval.low < 0.05, (k, interval)
+
+
 def test_intervals_cover_the_true_pass_at_k_at_the_nominal_rate() -> None:
     """Problems of a population with success probability p ~ Beta(a, b); true pass@k = 1 - E[(1-p)^k]."""
     a, b, n, n_problems, trials = 0.5, 2.0, 16, 60, 300

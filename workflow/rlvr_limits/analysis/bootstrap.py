@@ -95,8 +95,9 @@ def studentized_bounds(values: np.ndarray, weights: np.ndarray, ci: float,
                        limits: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap-t bounds of the mean of each column: estimate − t*_q · se over the resamples' t* quantiles.
 
-    A resample without spread (every drawn problem alike) has an infinite t*, so a curve that hinges on a
-    few problems gets a wide interval rather than a falsely narrow one. Bounds are clipped to `limits`.
+    A resample with little spread (it missed the few problems the curve hinges on) gets a large t*, so such a
+    curve gets a wide interval rather than a falsely narrow one; its standard error is floored at se/√n so that
+    rounding noise cannot make t* unbounded. Bounds are clipped to `limits`.
     """
     if not 0.0 < ci < 1.0:
         raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
@@ -108,6 +109,10 @@ def studentized_bounds(values: np.ndarray, weights: np.ndarray, ci: float,
     se_star = np.sqrt(spread / max(n - 1, 1))
     shift = means - estimate
     huge = 1e12
+    # A resample's standard error is floored at se/√n (one problem's share of the sample's): a resample that
+    # drew only problems solved almost surely (a distilled model at large k, values 1 − 1e-15) would otherwise
+    # get t* ≈ 1e10 from rounding noise and the interval [0, 1] around an estimate of 0.99999.
+    se_star = np.maximum(se_star, se / np.sqrt(n))
     t_star = np.where(se_star > 1e-15, shift / np.maximum(se_star, 1e-300),
                       np.where(np.abs(shift) <= 1e-15, 0.0, np.sign(shift) * huge))
     alpha = (1.0 - ci) / 2.0
