@@ -52,6 +52,15 @@ def test_twelve_problems_solved_only_by_the_base_are_a_difference() -> None:
     assert "a difference at the 5% level" in got["page"]
 
 
+def test_a_few_discordant_problems_among_ties_keep_a_bounded_interval() -> None:
+    """The demo's distilled model at k = n: 3 problems only it solves, 97 ties. Resamples that miss all three
+    (5% of them) once counted as infinitely far out, so no difference up to +1 could be rejected."""
+    diff = np.array([1.0] * 3 + [0.0] * 97)[:, None]
+    test = mean_tests(diff, sign_flips(100, 0), resample_weights(100, 1000, 0), [0.05])[0][0]
+    assert test.p_value == pytest.approx(0.25) and not test.excludes_zero
+    assert test.low <= 0.0 and 0.03 < test.high < 0.5
+
+
 def test_exact_test_is_the_sign_test_on_discordant_problems() -> None:
     base = np.zeros((40, 1))
     other = np.zeros((40, 1))

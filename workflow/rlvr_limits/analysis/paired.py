@@ -133,6 +133,9 @@ def _bootstrap_t(d: np.ndarray, means: np.ndarray, mean_squares: np.ndarray) -> 
     estimate = float(d.mean())
     se = float(d.std(ddof=1)) / np.sqrt(n) if n > 1 else 0.0
     se_star = np.sqrt(np.maximum(mean_squares - means ** 2, 0.0) * n / max(n - 1, 1) / n)
+    # Floored at se/√n as in bootstrap.studentized_bounds: a resample that drew only ties (3 discordant problems
+    # in 100 are all missed 5% of the time) would otherwise be infinitely far out and keep δ₀ = 1 accepted.
+    se_star = np.maximum(se_star, se / np.sqrt(n))
     shift = means - estimate
     # A resample with no spread (all drawn problems alike) is infinitely far from the estimate, unless equal.
     scale = np.abs(shift).max(initial=0.0) * 1e12 + 1.0
