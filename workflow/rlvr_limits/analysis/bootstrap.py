@@ -91,13 +91,24 @@ def clopper_pearson(successes: int, n: int, ci: float) -> tuple[float, float]:
     return low, high
 
 
+def studentized_draws(shift: np.ndarray, se_star: np.ndarray, se: np.ndarray | float, n: int) -> np.ndarray:
+    """Each resample's t* = (its mean − the estimate) / its standard error, that error floored at se/√n.
+
+    A resample with little spread (it missed the few problems a curve hinges on) still gets a large t*. The
+    floor, one problem's share of the sample's error, keeps rounding noise from making t* unbounded: a resample
+    of problems solved almost surely (values 1 − 1e-15) once gave t* ≈ 1e10 and the interval [0, 1] around
+    0.99999. Without any spread in the sample (se = 0) every t* is 0.
+    """
+    floor = np.maximum(se_star, np.asarray(se) / np.sqrt(n))
+    return np.divide(shift, floor, out=np.zeros_like(shift), where=floor > 0.0)
+
+
 def studentized_bounds(values: np.ndarray, weights: np.ndarray, ci: float,
                        limits: tuple[float, float] = (0.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap-t bounds of the mean of each column: estimate − t*_q · se over the resamples' t* quantiles.
 
-    A resample with little spread (it missed the few problems the curve hinges on) gets a large t*, so such a
-    curve gets a wide interval rather than a falsely narrow one; its standard error is floored at se/√n so that
-    rounding noise cannot make t* unbounded. Bounds are clipped to `limits`.
+    A curve that hinges on a few problems gets a wide interval rather than a falsely narrow one
+    (`studentized_draws`). Bounds are clipped to `limits`.
     """
     if not 0.0 < ci < 1.0:
         raise ValueError(f"ci must lie strictly between 0 and 1, got {ci}")
@@ -106,15 +117,7 @@ def studentized_bounds(values: np.ndarray, weights: np.ndarray, ci: float,
     se = values.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(values.shape[1])
     means = resampled_means(values, weights)
     spread = np.maximum(resampled_means(values * values, weights) - means ** 2, 0.0)
-    se_star = np.sqrt(spread / max(n - 1, 1))
-    shift = means - estimate
-    huge = 1e12
-    # A resample's standard error is floored at se/√n (one problem's share of the sample's): a resample that
-    # drew only problems solved almost surely (a distilled model at large k, values 1 − 1e-15) would otherwise
-    # get t* ≈ 1e10 from rounding noise and the interval [0, 1] around an estimate of 0.99999.
-    se_star = np.maximum(se_star, se / np.sqrt(n))
-    t_star = np.where(se_star > 1e-15, shift / np.maximum(se_star, 1e-300),
-                      np.where(np.abs(shift) <= 1e-15, 0.0, np.sign(shift) * huge))
+    t_star = studentized_draws(means - estimate, np.sqrt(spread / max(n - 1, 1)), se, n)
     alpha = (1.0 - ci) / 2.0
     t_low, t_high = np.quantile(t_star, alpha, axis=0), np.quantile(t_star, 1.0 - alpha, axis=0)
     low = np.clip(estimate - t_high * se, *limits)

@@ -28,6 +28,8 @@ from math import lgamma, log
 
 import numpy as np
 
+from rlvr_limits.analysis.bootstrap import studentized_draws
+
 #: Random sign flips of the Monte-Carlo test: its smallest p-value is 1/10000, fine enough for a Bonferroni
 #: level of 0.05/11 over the k grid.
 N_FLIPS = 9999
@@ -133,14 +135,9 @@ def _bootstrap_t(d: np.ndarray, means: np.ndarray, mean_squares: np.ndarray) -> 
     estimate = float(d.mean())
     se = float(d.std(ddof=1)) / np.sqrt(n) if n > 1 else 0.0
     se_star = np.sqrt(np.maximum(mean_squares - means ** 2, 0.0) * n / max(n - 1, 1) / n)
-    # Floored at se/√n as in bootstrap.studentized_bounds: a resample that drew only ties (3 discordant problems
-    # in 100 are all missed 5% of the time) would otherwise be infinitely far out and keep δ₀ = 1 accepted.
-    se_star = np.maximum(se_star, se / np.sqrt(n))
-    shift = means - estimate
-    # A resample with no spread (all drawn problems alike) is infinitely far from the estimate, unless equal.
-    scale = np.abs(shift).max(initial=0.0) * 1e12 + 1.0
-    t_star = np.where(se_star > 1e-15, shift / np.maximum(se_star, 1e-300),
-                      np.where(np.abs(shift) <= 1e-15, 0.0, np.sign(shift) * scale))
+    # Resamples that drew only ties (3 discordant problems in 100 are all missed 5% of the time) are far out, but
+    # not infinitely: otherwise δ₀ = 1 could never be rejected.
+    t_star = studentized_draws(means - estimate, se_star, se, n)
 
     def p_value(delta: float) -> float:
         gap = estimate - delta
