@@ -38,7 +38,7 @@ def test_humaneval_plus_problems_verify_in_the_sandbox(tmp_path: Path) -> None:
         rows.append({"problem_id": pid, "sample_idx": 2, "text": "I cannot write code for this."})
     samples = pl.DataFrame(rows).with_columns(seed=0, prompt_tokens=1, n_tokens=1, finish_reason=pl.lit("stop"),
                                               entropy=0.0)
-    samples_path = tmp_path / "000.parquet"
+    samples_path = tmp_path / f"p0-{n - 1}_s0-2.parquet"  # a sample block: every problem x samples 0..2
     io.write_parquet(conform(samples, SAMPLE_COLUMNS), samples_path)
 
     out = tmp_path / "verdicts.parquet"

@@ -50,18 +50,8 @@ def test_url_benchmark_becomes_a_problems_table_with_sidecar(tmp_path, server):
     assert table["answer"].to_list() == ["18", "3", "70000"]
     sidecar = read_json(tmp_path / "problems" / "gsm8k.json")
     assert sidecar["source"] == {"url": url} and sidecar["sha256"] == sha and sidecar["revision"] is None
-    assert sidecar["n_problems"] == 3 and sidecar["n_written"] == 3 and sidecar["sha256_check"] == "pinned"
+    assert sidecar["n_problems"] == 3 and sidecar["sha256_check"] == "pinned"
     assert sidecar["time"].endswith("+00:00")
-
-
-def test_limit_keeps_the_first_problems(tmp_path, server):
-    manifest(tmp_path, web={"source": {"url": server.url("/toy/test.jsonl")}, "sha256": SHA,
-                              "loader": "normalized"})
-    assert problems(tmp_path, "web", "--limit", "2") == 0
-    table = read_parquet(tmp_path / "problems" / "web.parquet")
-    assert table["problem_id"].to_list() == ["p0", "p1"]
-    sidecar = read_json(tmp_path / "problems" / "web.json")
-    assert (sidecar["n_problems"], sidecar["n_written"], sidecar["limit"]) == (3, 2, 2)
 
 
 def test_problem_count_must_match_the_manifest(tmp_path, server, capsys):
@@ -128,10 +118,8 @@ def test_workflow_generated_local_benchmark(tmp_path):
     assert sidecar["sha256_check"] == "unchecked" and sidecar["source"] == {"local": str(data)}
 
 
-def test_unknown_benchmark_and_bad_limit(tmp_path, server, capsys):
+def test_unknown_benchmark(tmp_path, server, capsys):
     manifest(tmp_path, web={"source": {"url": server.url("/toy/test.jsonl")}, "sha256": SHA,
                               "loader": "normalized"})
     assert problems(tmp_path, "math") == 2
     assert "no benchmark 'math'; known: ['web']" in capsys.readouterr().err
-    assert problems(tmp_path, "web", "--limit", "0") == 2
-    assert "--limit: expected a positive integer" in capsys.readouterr().err

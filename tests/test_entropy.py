@@ -15,7 +15,7 @@ from rlvr_limits.analysis.guess import drop_guessed, guess_table, guessed_proble
 from rlvr_limits.cli import main
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_json, read_parquet, write_parquet
-from rlvr_limits.tables import SAMPLE_COLUMNS, conform
+from rlvr_limits.tables import PROBLEM_COLUMNS, SAMPLE_COLUMNS, conform
 
 
 def test_mean_entropy_is_per_token() -> None:
@@ -95,21 +95,31 @@ def test_guessed_stage_writes_the_table(tmp_path, capsys) -> None:
 
 def test_entropy_stage(tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(cli.COMMANDS, "entropy", ("rlvr_limits.analysis.entropy_stage", "entropy matching"))
+    problems = tmp_path / "problems.parquet"
+    write_parquet(conform(pl.DataFrame({"problem_id": ["a", "b", "c"], "question": ["1+1?", "2+2?", "3+3?"],
+                                        "answer": ["2", "4", "6"], "answer_type": "integer", "meta": "{}"}),
+                          PROBLEM_COLUMNS), problems)
 
-    def shard(name: str, entropy: float) -> str:
-        table = conform(pl.DataFrame({"problem_id": ["a", "b"], "sample_idx": [0, 0], "seed": [1, 2],
-                                      "text": ["x", "y"], "prompt_tokens": [3, 3], "n_tokens": [4, 4],
-                                      "finish_reason": ["stop", "stop"], "entropy": [entropy, entropy]}),
-                        SAMPLE_COLUMNS)
-        write_parquet(table, tmp_path / name)
-        return str(tmp_path / name)
+    def block(folder: str, indices: range, entropy: float) -> str:
+        """Problems a, b x `indices`, and an outlier (problem c, outside the region) that must not count."""
+        rows = [(p, i) for p in ("a", "b") for i in indices] + [("c", i) for i in indices]
+        table = conform(pl.DataFrame({"problem_id": [p for p, _ in rows], "sample_idx": [i for _, i in rows],
+                                      "seed": 1, "text": "x", "prompt_tokens": 3, "n_tokens": 4,
+                                      "finish_reason": "stop",
+                                      "entropy": [9.0 if p == "c" else entropy for p, _ in rows]}), SAMPLE_COLUMNS)
+        path = tmp_path / folder / f"p0-2_s{indices[0]}-{indices[-1]}.parquet"
+        write_parquet(table, path)
+        return str(path)
 
-    assert main(["entropy", "--reference", shard("base.parquet", 0.5),
-                 "--sweep", f"0.6={shard('a.parquet', 0.2)}", f"1.0={shard('b.parquet', 0.6)}",
-                 f"1.0={shard('c.parquet', 0.6)}", "--out", str(tmp_path / "e.json")]) == 0
+    region = ["--problems", str(problems), "--region", json.dumps({"problems": 2, "samples": 2})]
+    assert main(["entropy", *region, "--reference", block("base", range(2), 0.5),
+                 "--sweep", f"0.6={block('a', range(2), 0.2)}", f"1.0={block('b', range(1), 0.6)}",
+                 f"1.0={block('c', range(1, 3), 0.6)}", "--out", str(tmp_path / "e.json")]) == 0
     result = read_json(tmp_path / "e.json")
     assert result["reference_entropy"] == pytest.approx(0.5)
     assert result["matching_temperature"] == pytest.approx(0.9)
     assert [p["temperature"] for p in result["sweep"]] == [0.6, 1.0]
-    assert main(["entropy", "--reference", shard("base.parquet", 0.5), "--sweep", "hot=x.parquet",
+    assert main(["entropy", *region, "--reference", block("base", range(2), 0.5), "--sweep", "hot=x.parquet",
                  "--out", str(tmp_path / "e.json")]) == 2
+    assert main(["entropy", "--problems", str(problems), "--region", '{"problems": 0}', "--reference",
+                 block("base", range(2), 0.5), "--sweep", "1.0=x.parquet", "--out", str(tmp_path / "e.json")]) == 2

@@ -39,10 +39,22 @@ def test_a_dataset_alias_samples_the_same_problems_with_its_own_n() -> None:
     w = load(paper())
     assert w.dataset("olympiadbench_n1024") == "olympiadbench" and w.dataset("olympiadbench") == "olympiadbench"
     assert w.n_problems("olympiadbench_n1024") == 675
-    assert len(w.shards("llama31_8b", "olympiadbench_n1024")) == 7 * 8  # 675 problems x 1024 samples
-    assert len(w.shards("qwen25_7b", "olympiadbench")) == 7
+    assert len(w.sample_plan("llama31_8b", "olympiadbench_n1024").new) == 7 * 8  # 675 problems x 1024 samples
+    assert len(w.sample_plan("qwen25_7b", "olympiadbench").new) == 7
     assert ("llama31_8b", "olympiadbench_n1024") in w.sampled_pairs()
     assert ("llama31_8b", "olympiadbench") not in w.sampled_pairs()
+
+
+def test_a_dataset_alias_shares_the_draw_of_its_dataset() -> None:
+    """Qwen2.5-7B reads MATH500 at n=128 (the RL pairs) and at n=256 (math500_n256, the VeRL study): one draw,
+    drawn once to n=256, and the n=128 benchmark reads the first half of it."""
+    w = load(paper())
+    assert w.draw_folder("qwen25_7b", "math500") == w.draw_folder("qwen25_7b", "math500_n256")
+    assert w.draw_folder("qwen25_7b", "math500").parts[-3:-1] == ("qwen25_7b", "math500")
+    plan = w.sample_plan("qwen25_7b", "math500")
+    assert plan.samples(plan.new, [(500, 256)]) == 500 * 256
+    assert len(w.sample_blocks("qwen25_7b", "math500")) == 5 and len(w.sample_blocks("qwen25_7b", "math500_n256")) == 10
+    assert w.draw_folder("qwen25_7b", "aime24") != w.draw_folder("qwen25_7b_direct", "aime24")
 
 
 def test_a_bad_dataset_alias_is_named() -> None:
@@ -87,7 +99,7 @@ def test_authors_code_fidelity_changes_only_the_math_templates_models() -> None:
     assert w.models["deepcoder_14b"]["max_model_len"] == 36864  # the code harnesses are not the math code
     assert w.template_path("deepcoder") == PROMPTS / "deepcoder.yaml"
     assert load(paper()).template_path("qwen-boxed") == PROMPTS / "qwen-boxed.yaml"
-    assert w.sample_spec("dapo_32b", "aime24")["max_model_len"] == 4096
+    assert w.engine_settings("dapo_32b")["max_model_len"] == 4096
 
 
 def test_authors_code_templates_keep_the_prompt_and_take_the_codes_stop_words() -> None:

@@ -82,15 +82,15 @@ def stage_inputs(tmp_path: Path, model_dir: Path) -> tuple[dict, list[str]]:
                                      "answer_type": "integer", "meta": "{}"}), PROBLEM_COLUMNS)
     write_parquet(problems, tmp_path / "problems.parquet")
     samples = samples_table(3, 6)
-    write_parquet(samples.filter(pl.col("sample_idx") < 3), tmp_path / "s0.parquet")
-    write_parquet(samples.filter(pl.col("sample_idx") >= 3), tmp_path / "s1.parquet")
+    write_parquet(samples.filter(pl.col("sample_idx") < 3), tmp_path / "p0-2_s0-2.parquet")
+    write_parquet(samples.filter(pl.col("sample_idx") >= 3), tmp_path / "p0-2_s3-5.parquet")
     write_json({"name": "uniform", "source": "local", "path": str(model_dir)}, tmp_path / "scorer.json")
     spec = {"scorer": "uniform", "generator": "gen", "benchmark": "toy", "responses_per_problem": 2,
-            "seed": 1234, "engine": "hf", "dtype": "auto", "max_model_len": 160}
+            "seed": 1234, "engine": "hf", "dtype": "auto", "max_model_len": 160, "n_samples": 6}
     args = ["perplexity", "--scorer", str(tmp_path / "scorer.json"),
             "--template", str(ROOT / "resources" / "prompts" / "toy.yaml"),
             "--problems", str(tmp_path / "problems.parquet"),
-            "--samples", str(tmp_path / "s0.parquet"), str(tmp_path / "s1.parquet"),
+            "--samples", str(tmp_path / "p0-2_s0-2.parquet"), str(tmp_path / "p0-2_s3-5.parquet"),
             "--out", str(tmp_path / "ppl.parquet")]
     return spec, args
 
@@ -148,13 +148,17 @@ def test_a_vllm_scorer_claims_its_gpus(tmp_path, uniform_model, monkeypatch) -> 
 
 def test_stage_refuses_samples_of_another_benchmark(tmp_path, uniform_model, capsys) -> None:
     spec, args = stage_inputs(tmp_path, uniform_model)
-    write_parquet(samples_table(5, 2), tmp_path / "s1.parquet")
+    write_parquet(samples_table(5, 6).filter(pl.col("sample_idx") >= 3), tmp_path / "p0-2_s3-5.parquet")
     assert main([*args, "--spec", json.dumps(spec)]) == 2
-    err = capsys.readouterr().err
-    assert "appears in more than one shard" in err or "not in the --problems table" in err
-    write_parquet(samples_table(5, 2).filter(pl.col("problem_id") >= "q3"), tmp_path / "s1.parquet")
-    assert main([*args, "--spec", json.dumps(spec)]) == 2
-    assert "not in the --problems table" in capsys.readouterr().err
+    assert "p0-2_s3-5.parquet: holds 15 samples that are not the 9 its name gives" in capsys.readouterr().err
+
+
+def test_stage_reads_the_first_samples_of_the_first_problems(tmp_path, uniform_model) -> None:
+    """A lower n_samples or a limit scores responses of that region only, whatever else the blocks hold."""
+    spec, args = stage_inputs(tmp_path, uniform_model)
+    assert main([*args, "--spec", json.dumps({**spec, "n_samples": 2, "limit": 2})]) == 0
+    table = read_parquet(tmp_path / "ppl.parquet")
+    assert set(table["problem_id"]) == {"q0", "q1"} and set(table["sample_idx"]) == {0, 1}
 
 
 def test_stage_refuses_a_record_without_path(tmp_path, uniform_model, capsys) -> None:

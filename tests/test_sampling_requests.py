@@ -1,4 +1,4 @@
-"""Per-sample seeds, sampling-parameter validation and the shard plan."""
+"""Per-sample seeds and sampling-parameter validation."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rlvr_limits.errors import UserError
 from rlvr_limits.sampling.requests import Sampling, sample_seed
-from rlvr_limits.sampling.shards import find_shard, plan_shards, shard_ids
 
 
 def test_seed_is_pinned_and_63_bit() -> None:
@@ -52,34 +50,3 @@ def test_seeds_are_distinct_and_not_consecutive() -> None:
 def test_sampling_refuses_bad_values(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         Sampling(**kwargs)
-
-
-@given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 50), st.integers(1, 50))
-def test_shards_cover_every_sample_once(n_problems: int, n_samples: int, per_p: int, per_s: int) -> None:
-    shards = plan_shards(n_problems, n_samples, per_p, per_s)
-    cells = [(p, s) for sh in shards for p in range(sh.problem_start, sh.problem_stop)
-             for s in range(sh.sample_start, sh.sample_stop)]
-    assert len(cells) == len(set(cells)) == n_problems * n_samples
-    assert sum(sh.size for sh in shards) == n_problems * n_samples
-    assert [sh.id for sh in shards] == shard_ids(n_problems, n_samples, per_p, per_s)
-    assert len({len(sh.id) for sh in shards}) == 1
-
-
-def test_shard_ids_are_zero_padded_and_problem_major() -> None:
-    shards = plan_shards(5, 10, 2, 4)
-    assert [s.id for s in shards] == [f"{i:03d}" for i in range(9)]
-    assert (shards[1].problem_start, shards[1].sample_start, shards[1].sample_stop) == (0, 4, 8)
-    assert (shards[-1].problem_start, shards[-1].problem_stop, shards[-1].sample_stop) == (4, 5, 10)
-    assert shard_ids(1001, 1, 1, 1)[-1] == "1000"
-
-
-@pytest.mark.parametrize("args,key", [((0, 4, 1, 1), "problems"), ((3, 4, 0, 1), "sampling.shard.problems"),
-                                      ((3, 4, 1, -2), "sampling.shard.samples"), ((3, True, 1, 1), "n_samples")])
-def test_shard_plan_errors_name_the_key(args: tuple, key: str) -> None:
-    with pytest.raises(UserError, match=key):
-        plan_shards(*args)
-
-
-def test_unknown_shard_id() -> None:
-    with pytest.raises(UserError, match=r"000 \.\. 003"):
-        find_shard(plan_shards(4, 1, 1, 1), "007")

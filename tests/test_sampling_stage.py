@@ -19,8 +19,8 @@ from rlvr_limits.cli import main
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_parquet
 from rlvr_limits.sampling.requests import Sampling, sample_seed
-from rlvr_limits.sampling.shards import plan_shards, shard_ids
-from rlvr_limits.sampling.stage import Prompt, _fingerprint, parse_spec
+from rlvr_limits.sampling.stage import Prompt, _fingerprint, parse_draw, parse_settings
+from rlvr_limits.sampling.store import Block, plan_blocks
 from rlvr_limits.sampling.templates import load_template
 from tiny_model import build_tiny_model
 
@@ -41,27 +41,34 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"root": root, "model": record, "problems": problems}
 
 
-def spec(**overrides: object) -> dict:
-    base = {"model": "tiny", "benchmark": "toy", "engine": "hf", "max_model_len": 64, "n_samples": 8,
-            "max_tokens": 24, "temperature": 1.0, "top_p": 1.0, "top_k": -1, "seed": 3,
-            "shard": {"problems": 8, "samples": 8}, "limit": None}
-    return {**base, **overrides}
+DRAW_KEYS = {"model", "dataset", "engine", "max_tokens", "temperature", "top_p", "top_k", "seed", "dtype",
+             "tensor_parallel", "batch_invariant", "threads", "template_sha256", "source", "behaviour"}
 
 
-def argv(setup: dict[str, Path], run: str, shard_id: str = "000", **overrides: object) -> list[str]:
+def draw(**overrides: object) -> dict:
+    base = {"model": "tiny", "dataset": "toy", "engine": "hf", "max_tokens": 24, "temperature": 1.0, "top_p": 1.0,
+            "top_k": -1, "seed": 3}
+    return {**base, **{k: v for k, v in overrides.items() if k in DRAW_KEYS}}
+
+
+def settings(**overrides: object) -> dict:
+    return {"max_model_len": 64, **{k: v for k, v in overrides.items() if k not in DRAW_KEYS}}
+
+
+def argv(setup: dict[str, Path], run: str, block: str = "p0-7_s0-7", **overrides: object) -> list[str]:
     out = setup["root"] / run
     return ["sample", "--problems", str(setup["problems"]), "--model", str(setup["model"]), "--template",
-            str(TOY), "--spec", json.dumps(spec(**overrides)), "--shard", shard_id,
-            "--out", str(out / f"{shard_id}.parquet"), "--journal", str(out / "journal" / f"{shard_id}.jsonl")]
+            str(TOY), "--draw", json.dumps(draw(**overrides)), "--settings", json.dumps(settings(**overrides)),
+            "--block", block, "--out", str(out / f"{block}.parquet"),
+            "--journal", str(out / "journal" / f"{block}.jsonl")]
 
 
-def test_a_shard_table_and_its_sidecar(setup: dict[str, Path]) -> None:
-    assert main(argv(setup, "basic", shard_id="001", shard={"problems": 4, "samples": 4}, limit=6)) == 0
-    out = setup["root"] / "basic" / "001.parquet"
+def test_a_block_table_and_its_sidecar(setup: dict[str, Path]) -> None:
+    assert main(argv(setup, "basic", block="p2-5_s4-7")) == 0
+    out = setup["root"] / "basic" / "p2-5_s4-7.parquet"
     df = read_parquet(out, required=tables.SAMPLE_COLUMNS)
     assert df.schema == pl.Schema(tables.SAMPLE_COLUMNS)
-    # shard 001 = problems 0..3, samples 4..7 (limit 6 leaves 2 problem blocks of 4 and 2)
-    assert df.select("problem_id", "sample_idx").rows() == [(f"q{p:02d}", s) for p in range(4) for s in range(4, 8)]
+    assert df.select("problem_id", "sample_idx").rows() == [(f"q{p:02d}", s) for p in range(2, 6) for s in range(4, 8)]
     assert df["seed"].to_list() == [sample_seed(3, "tiny", "toy", pid, s) for pid, s in df.select(
         "problem_id", "sample_idx").rows()]
     assert set(df["finish_reason"]) <= {"stop", "length"} and df["entropy"].is_between(0, math.log(20)).all()
@@ -73,25 +80,26 @@ def test_a_shard_table_and_its_sidecar(setup: dict[str, Path]) -> None:
     assert side["sampling"]["max_tokens"] == 24 and side["sampling"]["stop_token_ids"] == [1]
     assert sum(side["finish_reasons"].values()) == 16 and side["samples_drawn"] == 16
     assert "sha256" in side["seed_scheme"] and side["wall_s"] > 0
-    assert not (setup["root"] / "basic" / "journal" / "001.jsonl").exists()
+    assert side["block"]["name"] == "p2-5_s4-7" and side["draw"]["identity"] == draw()
+    assert side["settings"]["max_model_len"] == 64
+    assert not (setup["root"] / "basic" / "journal" / "p2-5_s4-7.jsonl").exists()
 
 
-def test_same_spec_twice_gives_the_same_shard(setup: dict[str, Path]) -> None:
+def test_same_draw_twice_gives_the_same_block(setup: dict[str, Path]) -> None:
     assert main(argv(setup, "twice-a")) == 0
-    assert main(argv(setup, "twice-b")) == 0
-    a = read_parquet(setup["root"] / "twice-a" / "000.parquet")
-    assert a.equals(read_parquet(setup["root"] / "twice-b" / "000.parquet"))
+    assert main(argv(setup, "twice-b", max_model_len=80)) == 0  # a setting, not part of the draw
+    a = read_parquet(setup["root"] / "twice-a" / "p0-7_s0-7.parquet")
+    assert a.equals(read_parquet(setup["root"] / "twice-b" / "p0-7_s0-7.parquet"))
     assert a["text"].n_unique() > 20
 
 
-def test_sharding_differently_gives_the_same_samples(setup: dict[str, Path]) -> None:
+def test_other_blocks_give_the_same_samples(setup: dict[str, Path]) -> None:
     assert main(argv(setup, "whole", temperature=0.9, top_p=0.95)) == 0
-    whole = read_parquet(setup["root"] / "whole" / "000.parquet")
+    whole = read_parquet(setup["root"] / "whole" / "p0-7_s0-7.parquet")
     parts = []
-    for shard in shard_ids(8, 8, 3, 5):
-        assert main(argv(setup, "parts", shard_id=shard, temperature=0.9, top_p=0.95,
-                         shard={"problems": 3, "samples": 5})) == 0
-        parts.append(read_parquet(setup["root"] / "parts" / f"{shard}.parquet"))
+    for block in plan_blocks([(8, 8)], [], 3, 5).new:
+        assert main(argv(setup, "parts", block=block.name, temperature=0.9, top_p=0.95)) == 0
+        parts.append(read_parquet(setup["root"] / "parts" / f"{block.name}.parquet"))
     parts_df = pl.concat(parts).sort("problem_id", "sample_idx")
     exact = ["problem_id", "sample_idx", "seed", "text", "n_tokens", "finish_reason"]
     assert parts_df.select(exact).equals(whole.select(exact))
@@ -99,7 +107,7 @@ def test_sharding_differently_gives_the_same_samples(setup: dict[str, Path]) -> 
 
 
 def test_resume_after_the_job_is_killed(setup: dict[str, Path]) -> None:
-    args = argv(setup, "killed", n_samples=48, max_tokens=48, batch_rows=8, shard={"problems": 8, "samples": 48})
+    args = argv(setup, "killed", block="p0-7_s0-47", max_tokens=48, batch_rows=8)
     journal = Path(args[args.index("--journal") + 1])
     proc = subprocess.Popen([sys.executable, "-m", "rlvr_limits", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -129,8 +137,8 @@ def test_resume_after_the_job_is_killed(setup: dict[str, Path]) -> None:
         assert rows[(record["problem_id"], record["sample_idx"])] == record
     assert not journal.exists()
 
-    assert main(argv(setup, "unkilled", n_samples=48, max_tokens=48, shard={"problems": 8, "samples": 48})) == 0
-    fresh = read_parquet(setup["root"] / "unkilled" / "000.parquet")
+    assert main(argv(setup, "unkilled", block="p0-7_s0-47", max_tokens=48)) == 0
+    fresh = read_parquet(setup["root"] / "unkilled" / "p0-7_s0-47.parquet")
     exact = ["problem_id", "sample_idx", "seed", "text", "n_tokens", "finish_reason"]
     assert resumed.select(exact).equals(fresh.select(exact))
 
@@ -140,7 +148,7 @@ def test_a_prompt_too_long_is_named_before_sampling(setup: dict[str, Path],
     assert main(argv(setup, "long", max_model_len=30, max_tokens=24)) == 2
     err = capsys.readouterr().err
     assert "problem q02: prompt of 9 tokens + max_tokens 24 = 33 exceeds max_model_len 30" in err
-    assert not (setup["root"] / "long" / "000.parquet").exists()
+    assert not (setup["root"] / "long" / "p0-7_s0-7.parquet").exists()
 
 
 def test_bad_inputs_exit_with_a_named_error(setup: dict[str, Path], tmp_path: Path,
@@ -157,7 +165,12 @@ def test_bad_inputs_exit_with_a_named_error(setup: dict[str, Path], tmp_path: Pa
     args[args.index("--problems") + 1] = str(dupes)
     assert main(args) == 2 and "problem_id must be unique" in capsys.readouterr().err
 
-    assert main(argv(setup, "bad", shard_id="009")) == 2 and "no such shard" in capsys.readouterr().err
+    assert main(argv(setup, "bad", block="p4-8_s0-0")) == 2
+    assert "--block p4-8_s0-0: " in (err := capsys.readouterr().err) and "has only 8 problems (0..7)" in err
+    assert main(argv(setup, "bad", block="p4-3_s0-0")) == 2
+    assert "a range ends before it starts" in capsys.readouterr().err
+    assert main(argv(setup, "bad", template_sha256="0" * 64)) == 2
+    assert "is not the draw's template" in capsys.readouterr().err
 
     args = argv(setup, "bad")
     args[args.index("--template") + 1] = str(TOY.with_name("easyr1-vl.yaml"))
@@ -177,37 +190,37 @@ def test_bad_inputs_exit_with_a_named_error(setup: dict[str, Path], tmp_path: Pa
     ({"top_p": 0}, r"'top_p' must be in \(0, 1\]"),
     ({"temperature": "hot"}, "'temperature' must be int or float"),
     ({"engine": "tgi"}, "'engine' must be"),
-    ({"n_samples": True}, "'n_samples' must be int"),
-    ({"shard": {"problems": 2}}, "'shard' must be an object"),
-    ({"shard": {"problems": 0, "samples": 1}}, "'shard.problems' must be >= 1"),
-    ({"limit": 0}, "'limit' must be null or >= 1"),
+    ({"max_tokens": True}, "'max_tokens' must be int"),
+    ({"tensor_parallel": 0}, "'tensor_parallel' must be >= 1"),
     ({"dtype": "int8"}, "'dtype' must be one of"),
     ({"temprature": 1.0}, r"unknown keys \['temprature'\]"),
+    ({"batch_invariant": "yes"}, "'batch_invariant' must be bool"),
 ])
-def test_spec_mistakes_name_the_key(change: object, match: str) -> None:
+def test_draw_mistakes_name_the_key(change: object, match: str) -> None:
     if isinstance(change, str):
         text = change
     else:
-        raw = spec(**{k: v for k, v in change.items() if k != "drop"})
+        raw = {**draw(), **{k: v for k, v in change.items() if k != "drop"}}
         raw.pop(change.get("drop", "__none__"), None)
         text = json.dumps(raw)
-    with pytest.raises(UserError, match=match):
-        parse_spec(text)
+    with pytest.raises(UserError, match=f"--draw: .*{match}"):
+        parse_draw(text)
 
 
-def test_spec_defaults() -> None:
-    raw = spec()
-    raw.pop("limit")
-    parsed = parse_spec(json.dumps(raw))
-    assert (parsed.tensor_parallel, parsed.dtype, parsed.limit, parsed.threads) == (1, "auto", None, 1)
+def test_draw_and_settings_defaults() -> None:
+    parsed = parse_draw(json.dumps(draw()))
+    assert (parsed.tensor_parallel, parsed.dtype, parsed.threads, parsed.batch_invariant) == (1, "auto", 1, False)
     assert isinstance(parsed.temperature, float)
-    assert (parsed.gpu_memory_utilization, parsed.batch_invariant) == (0.9, False)
-    vllm = parse_spec(json.dumps(spec(engine="vllm", gpu_memory_utilization=0.1, batch_invariant=True)))
-    assert (vllm.gpu_memory_utilization, vllm.batch_invariant) == (0.1, True)
+    engine = parse_settings(json.dumps(settings()))
+    assert (engine.max_model_len, engine.gpu_memory_utilization, engine.batch_rows, engine.chunk) == (64, 0.9, 1024,
+                                                                                                        4096)
+    assert parse_settings(json.dumps(settings(gpu_memory_utilization=0.1))).gpu_memory_utilization == 0.1
     for bad, match in (({"gpu_memory_utilization": 0}, "must be in"), ({"gpu_memory_utilization": 1.5}, "must be in"),
-                       ({"batch_invariant": "yes"}, "must be bool"), ({"batch_invariant": 1}, "must be bool")):
-        with pytest.raises(UserError, match=f"key '{next(iter(bad))}' {match}"):
-            parse_spec(json.dumps(spec(**bad)))
+                       ({"max_model_len": 0}, "must be >= 1"), ({"chunk": "big"}, "must be int")):
+        with pytest.raises(UserError, match=f"--settings: key '{next(iter(bad))}' {match}"):
+            parse_settings(json.dumps(settings(**bad)))
+    with pytest.raises(UserError, match="--settings: key 'max_model_len' is missing"):
+        parse_settings("{}")
 
 
 def test_both_engines_stop_at_the_eos_ids_of_generation_config(tmp_path: Path) -> None:
@@ -218,9 +231,9 @@ def test_both_engines_stop_at_the_eos_ids_of_generation_config(tmp_path: Path) -
     problems = tmp_path / "toy.parquet"
     pl.DataFrame({"problem_id": ["q0", "q1"], "question": QUESTIONS[:2], "answer": ["0", "0"],
                   "answer_type": ["integer"] * 2, "meta": ["{}"] * 2}).write_parquet(problems)
-    out = tmp_path / "out" / "000.parquet"
+    out = tmp_path / "out" / "p0-1_s0-15.parquet"
     assert main(["sample", "--problems", str(problems), "--model", str(record), "--template", str(TOY),
-                 "--spec", json.dumps(spec(n_samples=16, shard={"problems": 2, "samples": 16})), "--shard", "000",
+                 "--draw", json.dumps(draw()), "--settings", json.dumps(settings()), "--block", "p0-1_s0-15",
                  "--out", str(out), "--journal", str(tmp_path / "journal.jsonl")]) == 0
     from transformers import AutoTokenizer
 
@@ -236,9 +249,9 @@ def test_both_engines_stop_at_the_eos_ids_of_generation_config(tmp_path: Path) -
 
 
 def test_the_sidecar_says_whether_batchings_were_mixed(setup: dict[str, Path]) -> None:
-    args = argv(setup, "mixed", n_samples=4, shard={"problems": 8, "samples": 4})
+    args = argv(setup, "mixed", block="p0-7_s0-3")
     assert main(args) == 0
-    side = json.loads((setup["root"] / "mixed" / "000.json").read_text())
+    side = json.loads((setup["root"] / "mixed" / "p0-7_s0-3.json").read_text())
     assert side["batch_invariant"] is True and side["engine"]["batch_invariant"] is True
     assert side["mixed_batchings"] is False
 
@@ -246,16 +259,17 @@ def test_the_sidecar_says_whether_batchings_were_mixed(setup: dict[str, Path]) -
 def test_the_journal_fingerprint_covers_results_not_speed(setup: dict[str, Path]) -> None:
     template = load_template(TOY)
     prompts = [Prompt("q00", (5, 6), "12", (), 2)]
-    shard = plan_shards(1, 8, 1, 8)[0]
+    block = Block(0, 1, 0, 8)
     sampling = Sampling(max_tokens=24, stop_token_ids=(1,))
 
     def fingerprint(**overrides: object) -> str:
-        return _fingerprint(parse_spec(json.dumps(spec(**overrides))), str(setup["model"]), template, prompts,
-                            shard, sampling)
+        return _fingerprint(parse_draw(json.dumps(draw(**overrides))), str(setup["model"]), template, prompts,
+                            block, sampling)
 
-    assert fingerprint() == fingerprint(batch_rows=7) == fingerprint(gpu_memory_utilization=0.2)
     assert len({fingerprint(), fingerprint(temperature=0.7), fingerprint(seed=4), fingerprint(max_tokens=9),
                 fingerprint(threads=2), fingerprint(batch_invariant=True)}) == 6
-    other = _fingerprint(parse_spec(json.dumps(spec())), str(setup["model"]), template,
-                         [Prompt("q00", (5, 7), "13", (), 2)], shard, sampling)
+    other = _fingerprint(parse_draw(json.dumps(draw())), str(setup["model"]), template,
+                         [Prompt("q00", (5, 7), "13", (), 2)], block, sampling)
     assert other != fingerprint()
+    assert fingerprint() != _fingerprint(parse_draw(json.dumps(draw())), str(setup["model"]), template, prompts,
+                                         Block(0, 1, 8, 16), sampling)

@@ -120,7 +120,7 @@ def test_image_requests_carry_multimodal_data(tokenizer, tmp_path: Path,
     path = tmp_path / "vl.parquet"
     pl.DataFrame({"problem_id": ["mv-1"], "question": ["Find the angle."], "answer": ["30"],
                   "answer_type": ["number"], "meta": ["{}"], "image": [b"\x89PNG..."]}).write_parquet(path)
-    problems = load_problems(path, None, template)
+    problems = load_problems(path, template)
     (prompt,) = prepare_prompts(problems, template, tokenizer, max_tokens=100, max_model_len=4096, engine="vllm")
     assert loaded == [(b"\x89PNG...", template.images)]
     assert prompt.text.count("<|image_pad|>") == 1 and prompt.text.endswith("<|im_start|>assistant\n")
@@ -134,7 +134,7 @@ def test_image_requests_carry_multimodal_data(tokenizer, tmp_path: Path,
     no_image = tmp_path / "no-image.parquet"
     pl.read_parquet(path).drop("image").write_parquet(no_image)
     with pytest.raises(UserError, match=r"missing columns \['image'\]"):
-        load_problems(no_image, None, template)
+        load_problems(no_image, template)
 
 
 def logprob(value: float) -> SimpleNamespace:
@@ -161,9 +161,9 @@ def test_no_module_imports_vllm_or_qwen_vl_utils_at_import_time() -> None:
 import importlib, pkgutil, sys
 sys.modules["vllm"] = None
 sys.modules["qwen_vl_utils"] = None
-import rlvr_limits.sampling.shards
+import rlvr_limits.sampling.store
 heavy = [m for m in ("torch", "polars", "transformers", "yaml") if m in sys.modules]
-assert not heavy, f"shards (imported while the Snakefile builds the DAG) pulled in {heavy}"
+assert not heavy, f"store (imported while the Snakefile builds the DAG) pulled in {heavy}"
 import rlvr_limits
 failed = []
 for info in pkgutil.walk_packages(rlvr_limits.__path__, "rlvr_limits."):
@@ -209,7 +209,8 @@ def test_a_cuda_torchvision_beside_cpu_torch_is_named_with_its_fix(tmp_path: Pat
 
 def test_vllm_settings_reach_the_vllm_jobs_only() -> None:
     """The KV-cache memory share and batch invariance are model settings; hf jobs never see them (so a change
-    to them never reruns hf sampling)."""
+    to them never reruns hf sampling). Batch invariance shapes vLLM's samples (part of the draw); the memory
+    share does not (an engine setting: a change redraws nothing)."""
     import yaml
 
     from rlvr_limits.config import PerplexityJob, WorkflowConfig
@@ -218,12 +219,14 @@ def test_vllm_settings_reach_the_vllm_jobs_only() -> None:
     config = yaml.safe_load((root / "config" / "config.yaml").read_text())
     config["models"]["toy_rl"].update(engine="vllm", gpu_memory_utilization=0.1, batch_invariant=True)
     w = WorkflowConfig.load(config, root)
-    assert {k: w.sample_spec("toy_rl", "toy_arith")[k] for k in ("gpu_memory_utilization", "batch_invariant")} == {
-        "gpu_memory_utilization": 0.1, "batch_invariant": True}
+    assert w.engine_settings("toy_rl")["gpu_memory_utilization"] == 0.1
+    assert w.draw_identity("toy_rl", "toy_arith")["batch_invariant"] is True
+    assert "gpu_memory_utilization" not in w.draw_identity("toy_rl", "toy_arith")
     assert w.perplexity_spec(PerplexityJob("toy_rl", "toy_rl", "toy_arith"))["gpu_memory_utilization"] == 0.1
-    assert "gpu_memory_utilization" not in w.sample_spec("toy_base", "toy_arith")
+    assert "gpu_memory_utilization" not in w.engine_settings("toy_base")
+    assert "batch_invariant" not in w.draw_identity("toy_base", "toy_arith")
     config["models"]["toy_rl"].pop("gpu_memory_utilization")
-    assert WorkflowConfig.load(config, root).sample_spec("toy_rl", "toy_arith")["gpu_memory_utilization"] == 0.9
+    assert WorkflowConfig.load(config, root).engine_settings("toy_rl")["gpu_memory_utilization"] == 0.9
     config["models"]["toy_rl"]["gpu_memory_utilization"] = 1.5
     with pytest.raises(UserError, match="gpu_memory_utilization"):
         WorkflowConfig.load(config, root)

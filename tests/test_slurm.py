@@ -106,9 +106,11 @@ def test_slurm_profile_plans_per_rule_resources(tmp_path: Path) -> None:
         for key, value in profile["set-resources"].get(rule, {}).items():
             if key != "cpus_per_gpu" or planned.get("gpu", "0") != "0":
                 assert planned.get(key) == str(value), (rule, wildcards, key, planned)
-    on_gpu = resources[("sample", "model=base, bench=tiny, shard=000")]
+    sampling = {wildcards.split(",")[0]: planned for (rule, wildcards), planned in resources.items()
+                if rule == "sample" and wildcards.endswith(f"block=p0-3_s0-{N_SAMPLES - 1}")}
+    on_gpu = sampling["model=base"]
     assert on_gpu["gpu"] == "1" and "cpus_per_task" not in on_gpu, on_gpu
-    assert resources[("sample", "model=rl, bench=tiny, shard=000")]["gpu"] == "0"
+    assert sampling["model=rl"]["gpu"] == "0"
     assert resources[("perplexity", "scorer=base, generator=rl, bench=tiny")]["gpu"] == "1"
 
 
@@ -144,11 +146,13 @@ def journal_records(path: Path) -> int:
 def cancel_sampling_halfway(workdir: Path, process: subprocess.Popen[bytes], timeout_s: float = 600) -> tuple[str, int]:
     """Wait until the `rl` sampling job runs with part of its samples journalled, then scancel it.
     Returns the SLURM job id and the samples journalled at that moment."""
-    comment = "rule_sample_wildcards_rl_tiny_000"
-    journal = workdir / "results" / "journals" / "rl" / "tiny" / "000.jsonl"
+    block = f"p0-3_s0-{N_SAMPLES - 1}"
     deadline = time.monotonic() + timeout_s
+    journal = Path("(not started)")
     while time.monotonic() < deadline and process.poll() is None:
-        running = [job for job, state, note in squeue("%i", "%T", "%k") if note == comment and state == "RUNNING"]
+        running = [job for job, state, note in squeue("%i", "%T", "%k")
+                   if note.startswith("rule_sample_wildcards_rl_tiny_") and note.endswith(block) and state == "RUNNING"]
+        journal = next((workdir / "results" / "journals" / "rl" / "tiny").glob(f"*/{block}.jsonl"), journal)
         done = journal_records(journal)
         if running and 0 < done < N_SAMPLES * 4 // 2:
             subprocess.run(["scancel", running[0]], check=True, timeout=30)
@@ -232,7 +236,7 @@ def test_every_cluster_job_goes_through_sbatch(slurm_run: dict[str, Any]) -> Non
 def test_downloads_run_on_the_submit_host(slurm_run: dict[str, Any]) -> None:
     output = slurm_run["output"]
     for rule in ("problems", "model", "check"):
-        assert re.search(rf"^localrule {rule}:", output, flags=re.MULTILINE), rule
+        assert re.search(rf"^local(rule|checkpoint) {rule}:", output, flags=re.MULTILINE), rule
         assert rule not in submitted_rules(output)
 
 
@@ -265,7 +269,8 @@ def test_cancelled_sampling_job_resumes_from_its_journal(slurm_run: dict[str, An
     comment = jobs[cancelled]["Comment"]
     retried = [f for job_id, f in jobs.items() if f["Comment"] == comment and job_id != cancelled]
     assert [f["JobState"] for f in retried] == ["COMPLETED"]
-    log = (slurm_run["workdir"] / "results" / "logs" / "sample" / "rl" / "tiny" / "000.log").read_text()
+    (log,) = (p.read_text() for p in (slurm_run["workdir"] / "results" / "logs" / "sample" / "rl" / "tiny").glob(
+        f"*/p0-3_s0-{N_SAMPLES - 1}.log"))
     resumed = [int(n) for n in re.findall(r"(\d+) from the journal", log)]
     assert resumed and resumed[-1] >= slurm_run["journalled"] > 0, log[-2000:]
     assert resumed[-1] < N_SAMPLES * 4, "the retry drew the rest itself"
@@ -285,3 +290,25 @@ def test_slurm_run_matches_a_local_run_byte_for_byte(slurm_run: dict[str, Any]) 
             assert (local_run / rel).read_bytes() == (slurm_run["workdir"] / rel).read_bytes(), rel
             compared += 1
     assert compared >= 8
+
+
+@pytest.mark.slurm
+def test_a_grown_n_submits_only_the_new_blocks(slurm_run: dict[str, Any]) -> None:
+    """n doubled after the run: one sampling job per model, for the new indices only, goes through sbatch; the
+    drawn blocks stay as they are."""
+    workdir = slurm_run["workdir"]
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["benchmarks"]["tiny"].update(n_samples=2 * N_SAMPLES, k_max=2 * N_SAMPLES)
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    drawn = {p: p.stat().st_mtime_ns for p in (workdir / "results" / "samples").rglob("*.parquet")}
+    result = subprocess.run(snakemake_from_root(workdir, "--profile", "slurm", "--slurm-init-seconds-before-status-"
+                                                "checks", "5"), cwd=ROOT, capture_output=True, text=True,
+                            env=environment(), timeout=900)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert submitted_rules(output).count("sample") == 2, output[-6000:]
+    new = sorted(p.relative_to(workdir).as_posix() for p in (workdir / "results" / "samples").rglob("*.parquet")
+                 if p not in drawn)
+    assert [Path(p).parts[2] for p in new] == ["base", "rl"]
+    assert all(p.endswith(f"/p0-3_s{N_SAMPLES}-{2 * N_SAMPLES - 1}.parquet") for p in new), new
+    assert all(p.stat().st_mtime_ns == mtime for p, mtime in drawn.items())

@@ -25,10 +25,11 @@ def direct_answers(tmp_path: Path) -> list[str]:
                                     "n_tokens": [4, 8, 3], "finish_reason": ["stop"] * 3,
                                     "entropy": [0.1] * 3}), SAMPLE_COLUMNS)
     write_parquet(problems, tmp_path / "problems.parquet")
-    write_parquet(samples, tmp_path / "000.parquet")
+    write_parquet(samples, tmp_path / "p0-2_s0-0.parquet")  # a sample block: problems 0..2 x sample 0
     spec = {"benchmark": "aime24", "verifiers": ["math"], "settings": {"timeout_s": 2.0, "workers": 1},
             "n_samples": 1}
-    return ["verify", "--problems", str(tmp_path / "problems.parquet"), "--samples", str(tmp_path / "000.parquet"),
+    return ["verify", "--problems", str(tmp_path / "problems.parquet"), "--samples",
+            str(tmp_path / "p0-2_s0-0.parquet"),
             "--spec", json.dumps(spec), "--out", str(tmp_path / "verdicts.parquet")]
 
 
@@ -55,11 +56,11 @@ def test_verifiers_with_different_columns_share_one_verdicts_table(tmp_path: Pat
                                     "prompt_tokens": [3, 3], "n_tokens": [9, 9], "finish_reason": ["stop"] * 2,
                                     "entropy": [0.1] * 2}), SAMPLE_COLUMNS)
     write_parquet(problems, tmp_path / "problems.parquet")
-    write_parquet(samples, tmp_path / "000.parquet")
+    write_parquet(samples, tmp_path / "p0-0_s0-1.parquet")
     spec = {"benchmark": "toy_arith", "verifiers": ["math", "toy_strict"],
             "settings": {"timeout_s": 2.0, "workers": 1}, "n_samples": 2}
     assert main(["verify", "--problems", str(tmp_path / "problems.parquet"), "--samples",
-                 str(tmp_path / "000.parquet"), "--spec", json.dumps(spec),
+                 str(tmp_path / "p0-0_s0-1.parquet"), "--spec", json.dumps(spec),
                  "--out", str(tmp_path / "verdicts.parquet")]) == 0
     verdicts = read_parquet(tmp_path / "verdicts.parquet").sort("verifier", "sample_idx")
     assert verdicts.columns == list(VERDICT_COLUMNS)

@@ -143,19 +143,22 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
 def test_run_leaves_every_product(finished_run: tuple[Path, dict[str, Any]]) -> None:
     workdir, _ = finished_run
     results = workdir / "results"
-    for path in ("problems/tiny.parquet", "models/base.json", "samples/rl/tiny/000.parquet",
-                 "samples/rl/tiny/001.parquet", "verdicts/rl/tiny.parquet", "passk/base/tiny.parquet",
+    (draw,) = (results / "samples" / "rl" / "tiny").iterdir()  # one draw; 4 problems in blocks of 2 x 8
+    assert sorted(p.name for p in draw.glob("*.parquet")) == ["p0-1_s0-7.parquet", "p2-3_s0-7.parquet"]
+    assert (draw / "p0-1_s0-7.json").is_file()
+    block = f"rl/tiny/{draw.name}/p0-1_s0-7"
+    for path in ("problems/tiny.parquet", "models/base.json", "verdicts/rl/tiny.parquet", "passk/base/tiny.parquet",
                  "compare/rl_vs_base/tiny.json", "perplexity/base/rl/tiny.parquet", "tables/rl_vs_base.csv",
                  "tables/rl_vs_base.models.csv", "tables/rl_vs_base.findings.html",
                  "figures/rl_vs_base/passk.svg", "figures/rl_vs_base/passk.png", "figures/rl_vs_base/passk.html",
-                 "figures/rl_vs_base/passk.vl.json", "provenance.json", "logs/sample/rl/tiny/000.log",
-                 "benchmarks/sample/rl/tiny/000.tsv", "perplexity/base/reference/tiny.parquet",
+                 "figures/rl_vs_base/passk.vl.json", "provenance.json", f"logs/sample/{block}.log",
+                 f"benchmarks/sample/{block}.tsv", "perplexity/base/reference/tiny.parquet",
                  "unguessed/unguessed/base/tiny.parquet", "unguessed/unguessed/rl/tiny.counts.parquet",
                  "unguessed/unguessed/tiny.guessed.csv", "figures/unguessed/passk.svg",
                  "figures/unguessed/efficiency.svg", "figures/rl_vs_base/perplexity.svg", "entropy/rl_heat.json",
                  "entropy/rl_heat.svg"):
         assert (results / path).is_file(), path
-    assert "samples" in (results / "logs" / "sample" / "rl" / "tiny" / "000.log").read_text()
+    assert "samples" in (results / "logs" / "sample" / f"{block}.log").read_text()
 
 
 def test_rerun_after_run_does_nothing(finished_run: tuple[Path, dict[str, Any]]) -> None:
@@ -176,6 +179,9 @@ def test_temperature_change_resamples_only_that_model(finished_run: tuple[Path, 
     sampled = [o for o in planned_outputs(out) if "results/samples/" in o]
     assert sampled and all("results/samples/rl/" in o for o in sampled)
     assert not any("results/samples/base/" in o or "results/verdicts/base/" in o for o in planned_outputs(out))
+    # A new draw, in a folder of its own: the samples at the old temperature are kept, and the run says why.
+    assert "samples of this model and dataset exist under other draw settings" in out
+    assert "temperature 1.0 -> 0.7" in out
     write_config(workdir, config)
 
 
@@ -249,7 +255,7 @@ def test_archive_replays_without_resampling(finished_run: tuple[Path, dict[str, 
     shutil.copytree(workdir / "data", replay / "data")
     subprocess.run(["tar", "--extract", "--file", str(workdir / "results" / "archive.tar.gz"), "--directory",
                     str(replay)], check=True)
-    assert (replay / "results" / "samples" / "rl" / "tiny" / "000.parquet").is_file()
+    assert len(list((replay / "results" / "samples" / "rl" / "tiny").glob("*/p0-1_s0-7.parquet"))) == 1
     result = snakemake(replay, "--dry-run", "--configfile", write_config(replay, config))
     assert "Nothing to be done" in result.stdout + result.stderr, planned_jobs(result.stdout + result.stderr)
     (replay / "results" / "figures" / "rl_vs_base" / "passk.svg").unlink()
@@ -441,10 +447,11 @@ def test_sampling_parameter_or_behaviour_change_resamples(tiny_run) -> None:
     jobs, out = planned(checkout, changed)
     sampled = [o for o in planned_outputs(out) if "results/samples/" in o]
     assert jobs["sample"] == 2 and sampled and all("results/samples/base/" in o for o in sampled)
-    edit(checkout / "workflow" / "rules" / "common.smk", "SAMPLING_BEHAVIOUR = 1", "SAMPLING_BEHAVIOUR = 2")
+    edit(checkout / "workflow" / "rlvr_limits" / "sampling" / "store.py", "SAMPLING_BEHAVIOUR = 1",
+         "SAMPLING_BEHAVIOUR = 2")
     jobs, out = planned(checkout, config)
-    assert jobs["sample"] == 8, jobs  # four models, two shards each
-    assert "sampling-behaviour changed" in out
+    assert jobs["sample"] == 8, jobs  # four models, two blocks each
+    assert "behaviour 1 -> 2" in out
 
 
 def archive_and_replay(checkout: Path, run: Path, config: dict[str, Any], source: Path, replay: Path) -> Path:

@@ -7,6 +7,7 @@ the `.smk` files free of logic.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ import yaml
 
 from rlvr_limits.data.manifest import Benchmark, load_manifest
 from rlvr_limits.errors import UserError
-from rlvr_limits.sampling.shards import shard_ids
+from rlvr_limits.sampling import store
 from rlvr_limits.sampling.templates import load_template
 
 #: Benchmark types (manifest `type`) each verifier can judge.
@@ -127,6 +128,9 @@ class WorkflowConfig:
         #: what is left out for want of them: comparison or entropy entry -> the missing models it needs
         self.skipped_comparisons: dict[str, list[str]] = {}
         self._places_images: dict[Path, bool] = {}  # template -> whether it puts an image in every prompt
+        self._template_sha256: dict[Path, str] = {}
+        self._plans: dict[Path, store.Plan] = {}  # draw folder -> its plan, read from disk once per parse
+        self._draws: dict[Path, tuple[str, list[str]]] | None = None
         self._compares = bool(config.get("comparisons")) or bool(config.get("entropy_matching"))
         self.comparisons = self._available("comparisons", config.get("comparisons", {}),
                                            lambda c: [c["base"], *c["models"],
@@ -189,7 +193,7 @@ class WorkflowConfig:
 
     def dataset(self, bench: str) -> str:
         """The manifest entry a benchmark reads (its own name unless it has `dataset:`)."""
-        return self.benchmarks[bench].get("dataset", bench)
+        return self.benchmarks.get(bench, {}).get("dataset", bench)
 
     @classmethod
     def load(cls, config: dict[str, Any], root: str | Path) -> WorkflowConfig:
@@ -347,24 +351,87 @@ class WorkflowConfig:
         params.update(self.models[model].get("sampling", {}))
         return params
 
-    def sample_spec(self, model: str, bench: str) -> dict[str, Any]:
-        """Everything a sampling job's output depends on; a change here reruns exactly that (model, bench)."""
-        m, b = self.models[model], self.benchmarks[bench]
-        return {
-            "model": model,
-            "benchmark": bench,
-            "engine": m["engine"],
-            "max_model_len": m["max_model_len"],
-            "tensor_parallel": m["tensor_parallel"],
-            "dtype": m["dtype"],
-            "n_samples": b["n_samples"],
-            "max_tokens": self.max_tokens(model, bench),
-            "seed": self.raw["seed"],
-            "shard": self.raw["sampling"]["shard"],
-            "limit": b.get("limit"),
-            **self.sampling_for(model),
-            **self.vllm_settings(model),
-        }
+    # ----------------------------------------------------------------------------- the sample store
+    def draw_identity(self, model: str, bench: str) -> dict[str, Any]:
+        """What shapes every sample of `model` on `bench` (sampling/store.py). Never n_samples, k_max, the
+        shard layout or limit: changing those reuses what was drawn. Benchmarks reading one dataset share it."""
+        m = self.models[model]
+        source = {"path": m["path"]} if "path" in m else {"hf_id": m["hf_id"], "revision": m["revision"]}
+        identity = {"model": model, "dataset": self.dataset(bench), "source": source,
+                    "template_sha256": self.template_sha256(m["template"]), "engine": m["engine"],
+                    "dtype": m["dtype"], "tensor_parallel": m["tensor_parallel"],
+                    "max_tokens": self.max_tokens(model, bench), "seed": self.raw["seed"],
+                    "behaviour": store.SAMPLING_BEHAVIOUR, **self.sampling_for(model)}
+        if m["engine"] == "vllm":
+            identity["batch_invariant"] = m["batch_invariant"]
+        return identity
+
+    def engine_settings(self, model: str) -> dict[str, Any]:
+        """Sampling settings that change speed or memory but no sample: a change never redraws."""
+        m = self.models[model]
+        settings = {"max_model_len": m["max_model_len"]}
+        if m["engine"] == "vllm":
+            settings["gpu_memory_utilization"] = m["gpu_memory_utilization"]
+        return settings
+
+    def template_sha256(self, template: str) -> str:
+        path = self.template_path(template)
+        if path not in self._template_sha256:
+            self._template_sha256[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return self._template_sha256[path]
+
+    def draw_folder(self, model: str, bench: str) -> Path:
+        """results/samples/{model}/{dataset}/{draw}: where the samples of `model` on `bench` are kept."""
+        return store.draw_folder(model, self.dataset(bench), store.draw_id(self.draw_identity(model, bench)))
+
+    def sample_region(self, bench: str) -> tuple[int, int]:
+        """The samples a benchmark reads: its first `limit` problems x indices 0..n_samples-1."""
+        return self.n_problems(bench), self.benchmarks[bench]["n_samples"]
+
+    def draws(self) -> dict[Path, tuple[str, list[str]]]:
+        """Every draw folder of the run, with its model and the benchmarks that read it (several for
+        `dataset:` aliases)."""
+        if self._draws is None:
+            self._draws = {}
+            for model, bench in self.sampled_pairs():
+                self._draws.setdefault(self.draw_folder(model, bench), (model, []))[1].append(bench)
+        return self._draws
+
+    def sample_plan(self, model: str, bench: str) -> store.Plan:
+        """The blocks of the draw of (model, bench): those on disk that the run reads, and those to draw, for
+        the union of the regions of every benchmark that reads this draw."""
+        folder = self.draw_folder(model, bench)
+        if folder not in self._plans:
+            shard = self.raw["sampling"]["shard"]
+            regions = [self.sample_region(b) for b in self.draws()[folder][1]]
+            self._plans[folder] = store.plan_blocks(regions, store.existing_blocks(folder), shard["problems"],
+                                                    shard["samples"], folder)
+        return self._plans[folder]
+
+    def sample_blocks(self, model: str, bench: str) -> list[str]:
+        """The block files holding (model, bench)'s samples: reused where drawn, planned where missing."""
+        folder = self.draw_folder(model, bench)
+        return [store.block_path(folder, b) for b in self.sample_plan(model, bench).blocks_for(
+            *self.sample_region(bench))]
+
+    def sampling_notes(self) -> list[str]:
+        """What the run draws where part of it was drawn before, or why it draws anew where samples of the same
+        model and dataset exist under other settings (store.describe_plan)."""
+        notes = []
+        for folder, (model, benches) in self.draws().items():
+            note = store.describe_plan(folder, self.sample_plan(model, benches[0]),
+                                       [self.sample_region(b) for b in benches], self.draw_identity(model, benches[0]))
+            if note:
+                notes.append(note)
+        return notes
+
+    def draw_for_folder(self, model: str, dataset: str, draw: str) -> dict[str, Any]:
+        """The identity of the draw a sample job's path names (its model, dataset and digest)."""
+        for m, bench in self.sampled_pairs():
+            if m == model and self.dataset(bench) == dataset and self.draw_folder(m, bench).name == draw:
+                return self.draw_identity(m, bench)
+        raise UserError(f"results/samples/{model}/{dataset}/{draw}: not a draw of this configuration (its "
+                        f"settings differ from what the config asks of {model} on {dataset})")
 
     def check_spec(self) -> dict[str, Any]:
         """What the check stage renders and measures: every (model, benchmark) pair that will be sampled."""
@@ -381,11 +448,6 @@ class WorkflowConfig:
         if m["engine"] != "vllm":
             return {}
         return {"gpu_memory_utilization": m["gpu_memory_utilization"], "batch_invariant": m["batch_invariant"]}
-
-    def shards(self, model: str, bench: str) -> list[str]:
-        shard = self.raw["sampling"]["shard"]
-        return shard_ids(self.n_problems(bench), self.benchmarks[bench]["n_samples"],
-                         shard["problems"], shard["samples"])
 
     def gpus(self, model: str) -> int:
         """GPUs one sampling or perplexity job of `model` requests: none unless it runs on GPUs."""
@@ -412,7 +474,8 @@ class WorkflowConfig:
     def verify_spec(self, bench: str) -> dict[str, Any]:
         """Verifier settings only: changing them re-verifies but never resamples."""
         return {"benchmark": bench, "verifiers": self.benchmarks[bench]["verifiers"],
-                "settings": self.raw["verification"], "n_samples": self.benchmarks[bench]["n_samples"]}
+                "settings": self.raw["verification"], "n_samples": self.benchmarks[bench]["n_samples"],
+                "limit": self.benchmarks[bench].get("limit")}
 
     def passk_spec(self, bench: str) -> dict[str, Any]:
         analysis = self.raw["analysis"]
@@ -482,6 +545,8 @@ class WorkflowConfig:
         scorer = self.models[job.scorer]
         return {"scorer": job.scorer, "generator": job.generator, "benchmark": job.benchmark,
                 "responses_per_problem": self.raw["analysis"]["perplexity"]["responses_per_problem"],
+                "n_samples": self.benchmarks[job.benchmark]["n_samples"],
+                "limit": self.benchmarks[job.benchmark].get("limit"),
                 "seed": self.raw["seed"], "engine": scorer["engine"], "dtype": scorer["dtype"],
                 "max_model_len": scorer["max_model_len"], "tensor_parallel": scorer["tensor_parallel"],
                 **self.vllm_settings(job.scorer),

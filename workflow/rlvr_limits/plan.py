@@ -1,13 +1,14 @@
 """`python -m rlvr_limits plan` (`snakemake plan`): what a configuration will run and cost, before it runs.
 
-Prints the jobs per rule (counted from the configuration the way the rules expand it), the prompts and the
-tokens to generate per model x benchmark (n_samples x problems x the expected response length of the model's
-template family, capped at max_tokens), and the GPU-hours of sampling per model from a calibration table
+Prints the jobs per rule (counted from the configuration the way the rules expand it; sampling jobs are the
+blocks still to draw), the samples and tokens to generate per draw (model x benchmark: the samples the sample
+store does not hold yet x the expected response length of the model's template family, capped at max_tokens)
+beside the samples already drawn, and the GPU-hours of sampling still to spend per model from a calibration table
 (`resources/calibration.yaml`: generation throughput by model size and card, response lengths by family,
-each default with its source). It reads only the configuration, the benchmark manifest and that table: no
-downloads, no model files, a second on a laptop. Replace the defaults with your own measurements: a sampling
-job's tokens are in results/samples/<model>/<bench>/<shard>.json and its wall time in
-results/benchmarks/sample/<model>/<bench>/<shard>.tsv.
+each default with its source). It reads only the configuration, the benchmark manifest, that table and the names
+of the sample blocks on disk: no downloads, no model files, a second on a laptop. Replace the defaults with your
+own measurements: a block's tokens are in the `.json` beside it under results/samples/ and its wall time in
+results/benchmarks/sample/.
 """
 
 from __future__ import annotations
@@ -80,13 +81,14 @@ def model_size(model: dict[str, Any]) -> float | None:
 
 
 def job_counts(w: WorkflowConfig) -> dict[str, int]:
-    """Jobs per rule of a run from scratch, as the rules expand the configuration (toy rules excepted)."""
+    """Jobs per rule as the rules expand the configuration (toy rules excepted): sampling jobs are the blocks the
+    sample store does not hold yet, the other rules are counted for a run from scratch."""
     pairs = w.sampled_pairs()
     jobs: Counter[str] = Counter()
-    jobs["problems"] = len({b for _, b in pairs})
+    jobs["problems"] = len({b for _, b in pairs} | {w.dataset(b) for _, b in pairs})
     jobs["model"] = len({m for m, _ in pairs})
     jobs["check"] = 1
-    jobs["sample"] = sum(len(w.shards(m, b)) for m, b in pairs)
+    jobs["sample"] = sum(len(w.sample_plan(model, benches[0]).new) for model, benches in w.draws().values())
     jobs["verify"] = jobs["passk"] = len(pairs)
     perplexity = w.perplexity_jobs()
     jobs["perplexity"] = len(perplexity)
@@ -112,25 +114,32 @@ def job_counts(w: WorkflowConfig) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Generation:
+    """One draw's sampling: the samples (requests) to draw and the tokens they generate, beside those drawn."""
+
     model: str
     benchmark: str
     prompts: int
+    drawn: int
     response_tokens: int
     tokens: int
 
 
 def generations(w: WorkflowConfig, calibration: Calibration) -> list[Generation]:
-    """Prompts (requests) and tokens to generate per sampled (model, benchmark)."""
+    """Samples to draw and tokens to generate per draw (a model on a benchmark, or on several that read one
+    dataset), with the samples the store holds already."""
     out = []
-    for model, bench in w.sampled_pairs():
+    for model, benches in w.draws().values():
         template = w.models[model]["template"]
         expected = calibration.response_tokens.get(template, calibration.response_tokens.get("default"))
         if expected is None:
             raise UserError(f"the calibration table has no response_tokens for template {template!r} and no "
                             "'default' entry")
-        length = min(int(expected[0]), w.max_tokens(model, bench))
-        prompts = w.n_problems(bench) * w.benchmarks[bench]["n_samples"]
-        out.append(Generation(model, bench, prompts, length, prompts * length))
+        length = min(int(expected[0]), w.max_tokens(model, benches[0]))
+        plan = w.sample_plan(model, benches[0])
+        regions = [w.sample_region(b) for b in benches]
+        prompts = plan.samples(plan.new, regions)
+        out.append(Generation(model, "+".join(benches), prompts, plan.samples(plan.reused, regions), length,
+                              prompts * length))
     return out
 
 
@@ -150,19 +159,21 @@ def gpu_hours(w: WorkflowConfig, model: str, tokens: int, calibration: Calibrati
 
 def render_plan(w: WorkflowConfig, calibration: Calibration) -> str:
     """The plan as text: jobs, generation per pair, GPU-hours per model, the total."""
-    lines = ["Jobs per rule (a run from scratch):"]
+    lines = ["Jobs per rule (sample: the blocks still to draw; the others: a run from scratch):"]
     jobs = job_counts(w)
     lines += [f"  {rule:<26}{n:>8}" for rule, n in sorted(jobs.items())]
     lines += [f"  {'total':<26}{sum(jobs.values()):>8}", ""]
     if "toy" in w.raw:
         lines += ["  (the miniature's toy_* training jobs are not counted here)", ""]
     gens = generations(w, calibration)
-    lines.append("Generation per model x benchmark (response lengths: resources/calibration.yaml):")
-    lines.append(f"  {'model':<28}{'benchmark':<24}{'prompts':>10}{'resp.tok':>10}{'tokens':>16}")
+    lines.append("Generation per model x benchmark, still to draw (response lengths: resources/calibration.yaml):")
+    lines.append(f"  {'model':<28}{'benchmark':<24}{'prompts':>10}{'drawn':>10}{'resp.tok':>10}{'tokens':>16}")
     for g in gens:
-        lines.append(f"  {g.model:<28}{g.benchmark:<24}{g.prompts:>10,}{g.response_tokens:>10,}{g.tokens:>16,}")
+        lines.append(f"  {g.model:<28}{g.benchmark:<24}{g.prompts:>10,}{g.drawn:>10,}{g.response_tokens:>10,}"
+                     f"{g.tokens:>16,}")
     lines.append("")
-    lines.append(f"GPU-hours of sampling per model ({calibration.card}; throughput: resources/calibration.yaml):")
+    lines.append(f"GPU-hours of sampling still to spend per model ({calibration.card}; throughput: "
+                 "resources/calibration.yaml):")
     per_model: dict[str, int] = {}
     for g in gens:
         per_model[g.model] = per_model.get(g.model, 0) + g.tokens
@@ -177,8 +188,10 @@ def render_plan(w: WorkflowConfig, calibration: Calibration) -> str:
         lines.append("Left out (user-supplied checkpoints missing): " + "; ".join(
             f"{c} needs {', '.join(ms)}" for c, ms in w.skipped_comparisons.items()))
         lines.append("")
+    drawn = sum(g.drawn for g in gens)
     lines.append(f"Total: {sum(jobs.values()):,} jobs, {sum(g.tokens for g in gens):,} tokens to generate, "
-                 f"{total:,.0f} GPU-hours of sampling on {calibration.card} (perplexity scoring not included)")
+                 f"{total:,.0f} GPU-hours of sampling on {calibration.card} (perplexity scoring not included)"
+                 + (f"; {drawn:,} samples already drawn are reused" if drawn else ""))
     return "\n".join(lines)
 
 

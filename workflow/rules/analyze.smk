@@ -27,7 +27,7 @@ rule perplexity:
         check=ancient("results/check.json"),
         template_stamp=lambda wc: template_stamp(wc.scorer),
         problems="results/problems/{bench}.parquet",
-        samples=generator_shards,
+        samples=generator_blocks,
     output:
         "results/perplexity/{scorer}/{generator}/{bench}.parquet",
     params:
@@ -52,21 +52,22 @@ rule perplexity:
 
 rule entropy_matching:
     input:
-        reference=lambda wc: expand(
-            "results/samples/{model}/{bench}/{shard}.parquet",
-            model=W.entropy_matching[wc.name]["reference"],
-            bench=W.entropy_matching[wc.name]["benchmark"],
-            shard=W.shards(W.entropy_matching[wc.name]["reference"], W.entropy_matching[wc.name]["benchmark"]),
+        problems=lambda wc: f"results/problems/{W.entropy_matching[wc.name]['benchmark']}.parquet",
+        reference=lambda wc: W.sample_blocks(
+            W.entropy_matching[wc.name]["reference"], W.entropy_matching[wc.name]["benchmark"]
         ),
         sweep=lambda wc: [path for _, path in entropy_sweep(wc.name)],
     output:
         "results/entropy/{name}.json",
     params:
+        region=lambda wc: spec_json(
+            dict(zip(("problems", "samples"), W.sample_region(W.entropy_matching[wc.name]["benchmark"])))
+        ),
         sweep=lambda wc: " ".join(f"{t}={path}" for t, path in entropy_sweep(wc.name)),
     log:
         "results/logs/entropy/{name}.log",
     conda:
         "../../envs/analysis.yaml"
     shell:
-        "python -m rlvr_limits entropy --reference {input.reference} --sweep {params.sweep}"
-        " --out {output} --log {log}"
+        "python -m rlvr_limits entropy --problems {input.problems} --region {params.region:q}"
+        " --reference {input.reference} --sweep {params.sweep} --out {output} --log {log}"

@@ -13,6 +13,7 @@ from snakemake.exceptions import WorkflowError
 
 from rlvr_limits.config import REFERENCE, PerplexityJob, WorkflowConfig, spec_json
 from rlvr_limits.errors import UserError
+from rlvr_limits.sampling import store
 
 try:
     W = WorkflowConfig.load(config, workflow.basedir)
@@ -21,6 +22,11 @@ except UserError as exc:
 
 if W.missing_checkpoints:
     sys.stderr.write(f"rlvr-limits: {W.missing_message()}\n")
+try:
+    for note in W.sampling_notes():
+        sys.stderr.write(f"rlvr-limits: {note}\n")
+except UserError as exc:
+    raise WorkflowError(f"sample store: {exc}") from None
 
 NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 
@@ -32,7 +38,9 @@ wildcard_constraints:
     scorer=NAME,
     generator=NAME,
     name=NAME,
-    shard=r"\d+",
+    dataset=NAME,
+    draw=store.DRAW_PATTERN,
+    block=store.BLOCK_PATTERN,
 
 
 # Rerun triggers. Snakemake reruns a job whose inputs are newer than its outputs. Source files are therefore not
@@ -43,10 +51,6 @@ wildcard_constraints:
 # fresh clone of the same commit reruns nothing. Python code is digested as its syntax tree: comments and
 # formatting never rerun anything. See config/README.md.
 STAMPS = "results/stamps"
-# What sampling computes beyond its spec, model and template: bump this when a change in workflow/rlvr_limits/
-# sampling alters the samples that a spec draws (everything is then resampled). Other edits of the sampling code
-# never resample.
-SAMPLING_BEHAVIOUR = 1
 
 
 def _digest(path):
@@ -99,7 +103,8 @@ def code_stamp(name, *subpackages):
 
 
 def sampling_behaviour_stamp():
-    return content_stamp("sampling-behaviour", [], [f"sampling behaviour {SAMPLING_BEHAVIOUR}"])
+    """For rules that sample like the sample rule (the miniature's RL rollouts): store.SAMPLING_BEHAVIOUR."""
+    return content_stamp("sampling-behaviour", [], [f"sampling behaviour {store.SAMPLING_BEHAVIOUR}"])
 
 
 VERIFIER_CODE = {
@@ -128,25 +133,23 @@ def template_stamp(model):
     return content_stamp(f"template-{template}", [W.template_path(template)])
 
 
-def sample_shards(wildcards):
-    return expand(
-        "results/samples/{model}/{bench}/{shard}.parquet",
-        model=wildcards.model,
-        bench=wildcards.bench,
-        shard=W.shards(wildcards.model, wildcards.bench),
-    )
+def sample_blocks(wildcards):
+    """The blocks holding (model, bench)'s samples: reused where drawn, planned where missing (sampling/store.py)."""
+    return W.sample_blocks(wildcards.model, wildcards.bench)
 
 
-def generator_shards(wildcards):
-    """The generator's sample shards; none for a benchmark's reference responses (read from its problems)."""
+def generator_blocks(wildcards):
+    """The generator's sample blocks; none for a benchmark's reference responses (read from its problems)."""
     if wildcards.generator == REFERENCE:
         return []
-    return expand(
-        "results/samples/{model}/{bench}/{shard}.parquet",
-        model=wildcards.generator,
-        bench=wildcards.bench,
-        shard=W.shards(wildcards.generator, wildcards.bench),
-    )
+    return W.sample_blocks(wildcards.generator, wildcards.bench)
+
+
+def engine_settings(wildcards, resources):
+    """The sample job's engine settings (max_model_len, gpu_memory_utilization): they change speed or memory,
+    never a sample. A params function that takes `resources` is one Snakemake counts as derived and leaves out
+    of its rerun triggers, so a changed setting never redraws a finished block."""
+    return spec_json(W.engine_settings(wildcards.model))
 
 
 def passk_file(comparison, model, bench, suffix=""):
@@ -187,13 +190,13 @@ def comparison_figures(comparison):
 
 
 def entropy_sweep(name):
-    """(temperature, shard path) of every shard of the swept models of one entropy-matching entry."""
+    """(temperature, block path) of every sample block of the swept models of one entropy-matching entry."""
     entry = W.entropy_matching[name]
     bench = entry["benchmark"]
     return [
-        (W.sampling_for(model)["temperature"], f"results/samples/{model}/{bench}/{shard}.parquet")
+        (W.sampling_for(model)["temperature"], block)
         for model in entry["sweep"]
-        for shard in W.shards(model, bench)
+        for block in W.sample_blocks(model, bench)
     ]
 
 

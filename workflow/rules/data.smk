@@ -16,7 +16,6 @@ rule problems:
         dataset=lambda wc: W.dataset(wc.bench),
         manifest=os.path.relpath(W.manifest_path),
         lock=os.path.relpath(W.lock_path),
-        limit=lambda wc: f"--limit {W.benchmarks[wc.bench]['limit']}" if "limit" in W.benchmarks[wc.bench] else "",
     log:
         "results/logs/problems/{bench}.log",
     retries: 2
@@ -25,4 +24,4 @@ rule problems:
     shell:
         "python -m rlvr_limits problems --bench {params.dataset} --manifest {params.manifest}"
         " --lock {params.lock} --download-dir results/downloads"
-        " {params.limit} --out {output.problems} --log {log}"
+        " --out {output.problems} --log {log}"

@@ -1,27 +1,29 @@
-# Sampling: one job per (model, benchmark, shard); a shard is a block of problems x a block of sample indices.
-# A killed job resumes from its journal (results/journals/...), which is not an output and so survives failures.
-# Sampling reruns only when its spec (params), the model, the template or SAMPLING_BEHAVIOUR changes, never for
-# an edit of the sampling code (see common.smk and config/README.md).
+# Sampling: one job per block of a draw (sampling/store.py). A draw's folder is named by the digest of what shapes
+# its samples (model, template, sampling parameters, max_tokens, engine settings that change the numbers, seed), a
+# block by the problems x sample indices it holds, so a block is drawn once and read by every later config that
+# needs it: a grown n draws only the new indices, a lower n, another shard layout or a smaller limit draws nothing.
+# A changed model record (new weights) reruns the blocks a run reads; an edit of the sampling code never does (bump
+# store.SAMPLING_BEHAVIOUR when it changes what a draw holds). A killed job resumes from its journal
+# (results/journals/...), which is not an output and so survives failures.
 
 
 rule sample:
     input:
-        problems="results/problems/{bench}.parquet",
+        problems="results/problems/{dataset}.parquet",
         model="results/models/{model}.json",
         template=lambda wc: template_file(wc.model),
         check=ancient("results/check.json"),
-        template_stamp=lambda wc: template_stamp(wc.model),
-        behaviour=sampling_behaviour_stamp(),
     output:
-        samples="results/samples/{model}/{bench}/{shard}.parquet",
-        sidecar="results/samples/{model}/{bench}/{shard}.json",
+        samples="results/samples/{model}/{dataset}/{draw}/{block}.parquet",
+        sidecar="results/samples/{model}/{dataset}/{draw}/{block}.json",
     params:
-        spec=lambda wc: spec_json(W.sample_spec(wc.model, wc.bench)),
-        journal=lambda wc: f"results/journals/{wc.model}/{wc.bench}/{wc.shard}.jsonl",
+        draw=lambda wc: spec_json(W.draw_for_folder(wc.model, wc.dataset, wc.draw)),
+        settings=engine_settings,
+        journal=lambda wc: f"results/journals/{wc.model}/{wc.dataset}/{wc.draw}/{wc.block}.jsonl",
     log:
-        "results/logs/sample/{model}/{bench}/{shard}.log",
+        "results/logs/sample/{model}/{dataset}/{draw}/{block}.log",
     benchmark:
-        "results/benchmarks/sample/{model}/{bench}/{shard}.tsv"
+        "results/benchmarks/sample/{model}/{dataset}/{draw}/{block}.tsv"
     threads: lambda wc: 1 if W.models[wc.model]["engine"] == "hf" else 8
     resources:
         gpu=lambda wc: W.gpus(wc.model),
@@ -30,5 +32,5 @@ rule sample:
         lambda wc: "../../envs/sample-hf.yaml" if W.models[wc.model]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
     shell:
         "python -m rlvr_limits sample --problems {input.problems} --model {input.model}"
-        " --template {input.template} --spec {params.spec:q} --shard {wildcards.shard}"
-        " --out {output.samples} --journal {params.journal} --log {log}"
+        " --template {input.template} --draw {params.draw:q} --settings {params.settings:q}"
+        " --block {wildcards.block} --out {output.samples} --journal {params.journal} --log {log}"

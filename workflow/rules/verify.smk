@@ -5,7 +5,7 @@
 rule verify:
     input:
         problems="results/problems/{bench}.parquet",
-        samples=sample_shards,
+        samples=sample_blocks,
         template=lambda wc: template_file(wc.model),
         template_stamp=lambda wc: template_stamp(wc.model),
         code=verifier_code,

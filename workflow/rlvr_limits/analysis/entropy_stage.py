@@ -1,18 +1,21 @@
 """`python -m rlvr_limits entropy`: the temperature at which a model's output entropy matches a reference
 (paper Fig. 17): the base model's samples at its temperature against the other model's temperature sweep.
 
-    python -m rlvr_limits entropy --reference results/samples/base_t06/B/*.parquet \
-        --sweep 0.6=results/samples/rl_t06/B/0.parquet 1.0=results/samples/rl_t10/B/0.parquet ... \
-        --out results/entropy/rl_vs_base/B.json
+    python -m rlvr_limits entropy --problems results/problems/B.parquet --region '{"problems": 30, "samples": 64}' \
+        --reference results/samples/base_t06/B/<draw>/*.parquet \
+        --sweep 0.6=results/samples/rl_t06/B/<draw>/p0-29_s0-63.parquet 1.0=... \
+        --out results/entropy/rl_vs_base.json
 
-A temperature may be given once per shard; its shards are pooled. The JSON holds the reference entropy, the
-mean per-token entropy at every swept temperature and the interpolated matching temperature (null when the
-sweep does not bracket the reference).
+A temperature may be given once per sample block; its blocks are pooled. Every model is read on the same region
+of the benchmark (its first `problems` problems x sample indices 0..samples-1), whatever else its blocks hold. The
+JSON holds the reference entropy, the mean per-token entropy at every swept temperature and the interpolated
+matching temperature (null when the sweep does not bracket the reference).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 
 import polars as pl
 
@@ -20,18 +23,30 @@ from rlvr_limits.analysis.entropy import matching_temperature, mean_entropy
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_parquet, write_json
 from rlvr_limits.progress import LOG
-from rlvr_limits.tables import SAMPLE_COLUMNS
+from rlvr_limits.sampling.store import read_samples
+from rlvr_limits.tables import PROBLEM_COLUMNS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reference", required=True, nargs="+", help="sample shards of the reference model")
+    parser.add_argument("--problems", required=True, help="results/problems/{bench}.parquet")
+    parser.add_argument("--region", required=True,
+                        help='JSON {"problems": P, "samples": N}: the first P problems x sample indices 0..N-1')
+    parser.add_argument("--reference", required=True, nargs="+", help="sample blocks of the reference model")
     parser.add_argument("--sweep", required=True, nargs="+", metavar="TEMPERATURE=PATH",
-                        help="sample shards of the other model, each with the temperature it was drawn at")
+                        help="sample blocks of the other model, each with the temperature it was drawn at")
     parser.add_argument("--out", required=True, help="JSON summary")
 
 
-def _read(paths: list[str]) -> pl.DataFrame:
-    return pl.concat([read_parquet(p, required=SAMPLE_COLUMNS).select("entropy", "n_tokens") for p in paths])
+def parse_region(text: str) -> tuple[int, int]:
+    try:
+        region = json.loads(text)
+    except json.JSONDecodeError:
+        region = None
+    if not (isinstance(region, dict) and set(region) == {"problems", "samples"}
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in region.values())):
+        raise UserError(f"entropy --region {text!r}: expected a JSON object {{\"problems\": P, \"samples\": N}} "
+                        "of positive integers")
+    return region["problems"], region["samples"]
 
 
 def parse_sweep(items: list[str]) -> dict[float, list[str]]:
@@ -50,8 +65,14 @@ def parse_sweep(items: list[str]) -> dict[float, list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     sweep = parse_sweep(args.sweep)
-    target = mean_entropy(_read(args.reference), source="--reference")
-    points = [(temp, mean_entropy(_read(paths), source=f"--sweep {temp}"))
+    n_problems, n_samples = parse_region(args.region)
+    problem_ids = read_parquet(args.problems, required=PROBLEM_COLUMNS)["problem_id"].to_list()
+
+    def read(paths: list[str]) -> pl.DataFrame:
+        return read_samples(paths, problem_ids, n_problems, n_samples).select("entropy", "n_tokens")
+
+    target = mean_entropy(read(args.reference), source="--reference")
+    points = [(temp, mean_entropy(read(paths), source=f"--sweep {temp}"))
               for temp, paths in sorted(sweep.items())]
     match = matching_temperature(points, target)
     write_json({"reference_entropy": target,

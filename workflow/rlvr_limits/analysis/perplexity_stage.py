@@ -25,7 +25,8 @@ from rlvr_limits.analysis.spec import get_int, get_str, parse_spec
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_json, read_parquet, write_parquet
 from rlvr_limits.progress import LOG, Progress
-from rlvr_limits.tables import PERPLEXITY_COLUMNS, PROBLEM_COLUMNS, SAMPLE_COLUMNS, conform
+from rlvr_limits.sampling.store import read_samples
+from rlvr_limits.tables import PERPLEXITY_COLUMNS, PROBLEM_COLUMNS, conform
 
 STAGE = "perplexity"
 BATCH = 64  # responses per scoring call, so progress is reported while long runs work
@@ -36,11 +37,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--template", required=True, help="the scorer's prompt template (resources/prompts)")
     parser.add_argument("--spec", required=True,
                         help='JSON: {"scorer", "generator", "benchmark", "responses_per_problem", "seed", '
-                             '"engine", "dtype", "max_model_len"; optional "tensor_parallel", '
-                             '"gpu_memory_utilization", "batch_invariant"}')
+                             '"engine", "dtype", "max_model_len", with --samples "n_samples"; optional '
+                             '"limit" (the responses come from the first `limit` problems, sample indices '
+                             '0..n_samples-1), "tensor_parallel", "gpu_memory_utilization", "batch_invariant"}')
     parser.add_argument("--problems", required=True, help="results/problems/B.parquet")
     responses = parser.add_mutually_exclusive_group(required=True)
-    responses.add_argument("--samples", nargs="+", help="the generator's sample shards on B")
+    responses.add_argument("--samples", nargs="+", help="the generator's sample blocks on B")
     responses.add_argument("--references", action="store_true",
                            help="score the benchmark's reference responses (spec key 'reference' names the field)")
     parser.add_argument("--out", required=True, help="results/perplexity/A/G/B.parquet")
@@ -66,17 +68,6 @@ def open_engine(record_path: str, spec: dict[str, Any]) -> Any:
                            batch_invariant=spec.get("batch_invariant", False))
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: cannot load the scorer model ({exc})") from None
-
-
-def read_samples(paths: list[str]) -> pl.DataFrame:
-    frames = [read_parquet(path, required=SAMPLE_COLUMNS).select(list(SAMPLE_COLUMNS)) for path in paths]
-    samples = pl.concat(frames)
-    dup = samples.group_by("problem_id", "sample_idx").len().filter(pl.col("len") > 1)
-    if not dup.is_empty():
-        row = dup.row(0, named=True)
-        raise UserError(f"--samples: problem {row['problem_id']!r} sample {row['sample_idx']} appears in "
-                        "more than one shard; pass each shard once")
-    return samples
 
 
 def prompts_for(problems: pl.DataFrame, chosen: pl.DataFrame, template_path: str,
@@ -108,11 +99,13 @@ def run(args: argparse.Namespace) -> int:
     max_len = get_int(spec, "max_model_len", STAGE, minimum=2)
 
     t0 = time.monotonic()
-    problems = read_parquet(args.problems, required=PROBLEM_COLUMNS)
+    table = read_parquet(args.problems, required=PROBLEM_COLUMNS)
+    problems = table if spec.get("limit") is None else table.head(get_int(spec, "limit", STAGE, minimum=1))
     if args.references:
         responses = reference_responses(problems, get_str(spec, "reference", STAGE), args.problems)
     else:
-        responses = read_samples(args.samples)
+        responses = read_samples(args.samples, table["problem_id"].to_list(), problems.height,
+                                 get_int(spec, "n_samples", STAGE, minimum=1))
     chosen = choose_responses(responses, per_problem, seed)
     if chosen.is_empty():
         raise UserError(f"--samples: {generator} has no non-empty response on {benchmark} to score")

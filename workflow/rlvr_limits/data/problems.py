@@ -7,8 +7,9 @@ per problem in file order; a visual benchmark adds an `image` column naming each
 once to `results/problems/NAME/images/`) and a JSON sidecar beside
 it (`<out>.json` without `.parquet`): source, resolved revision, sha256 (a mapping file -> hash for a
 multi-file source), the filter with its counts, problem count and time. The number of problems must equal
-the manifest's `n_problems`; `--limit` then keeps the first N (for quick runs). For `sha256: lock` entries
-the hashes of the first good download are recorded in the lock file.
+the manifest's `n_problems`. For `sha256: lock` entries the hashes of the first good download are recorded in the
+lock file. The table always holds every problem: a config's `limit` is applied by the stages that read it, so a
+raised limit finds the problems' positions (and the samples drawn for them) unchanged.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="lock file for entries with `sha256: lock` (created when needed)")
     parser.add_argument("--download-dir", default="results/downloads", help="where downloads are kept")
     parser.add_argument("--out", required=True, help="output Parquet file (sidecar: same name, .json)")
-    parser.add_argument("--limit", type=int, help="keep only the first N problems (quick runs)")
 
 
 def sidecar_path(out: str | Path) -> Path:
@@ -48,8 +48,6 @@ def sidecar_path(out: str | Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.limit is not None and args.limit < 1:
-        raise UserError(f"--limit: expected a positive integer, got {args.limit}")
     t0 = time.monotonic()
     manifest = load_manifest(args.manifest)
     if args.bench not in manifest:
@@ -81,12 +79,11 @@ def run(args: argparse.Namespace) -> int:
         if got.check == "record":
             record_sha256(args.lock, bench.name, got.source, got.sha256, None if single else got.key)
             LOG.info("%s: recorded sha256 %s of %s (%s)", args.lock, got.sha256, bench.name, got.key)
-    kept_rows = rows[: args.limit] if args.limit else rows
     schema = dict(PROBLEM_COLUMNS)
     if bench.type == "visual":
-        kept_rows = extract_images(kept_rows, records[: len(kept_rows)], images_dir(args.out))
+        rows = extract_images(rows, records, images_dir(args.out))
         schema["image"] = pl.String
-    write_parquet(pl.DataFrame(kept_rows, schema=schema), args.out)
+    write_parquet(pl.DataFrame(rows, schema=schema), args.out)
     write_json({
         "benchmark": bench.name,
         "type": bench.type,
@@ -104,12 +101,10 @@ def run(args: argparse.Namespace) -> int:
         "loader": bench.loader,
         "license": bench.license,
         "n_problems": len(rows),
-        "n_written": len(kept_rows),
-        "limit": args.limit,
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_s": round(time.monotonic() - t0, 3),
     }, sidecar_path(args.out))
-    LOG.info("%s: %d of %d problems of %s (%s)", args.out, len(kept_rows), len(rows), bench.name,
+    LOG.info("%s: %d problems of %s (%s)", args.out, len(rows), bench.name,
              ", ".join(f"{f.key} sha256 {f.sha256[:12]} {f.check}" for f in fetched))
     return 0
 

@@ -1,22 +1,26 @@
-"""`python -m rlvr_limits sample`: draw one shard of samples of one (model, benchmark).
+"""`python -m rlvr_limits sample`: draw one block of samples of one draw (sampling/store.py).
 
     python -m rlvr_limits sample --problems results/problems/B.parquet --model results/models/M.json \\
-        --template resources/prompts/T.yaml --spec '<json>' --shard 003 \\
-        --out results/samples/M/B/003.parquet --journal results/journals/M/B/003.jsonl
+        --template resources/prompts/T.yaml --draw '<json>' --settings '<json>' --block p0-99_s0-255 \\
+        --out results/samples/M/B/<draw>/p0-99_s0-255.parquet --journal results/journals/M/B/<draw>/p0-99_s0-255.jsonl
 
-`--spec` is a JSON object: model, benchmark (names), engine ("hf" | "vllm"), max_model_len, n_samples,
-max_tokens, temperature, top_p, top_k (-1 = off), seed, shard {problems, samples}; optional tensor_parallel
-(1), dtype ("auto"), limit (null: all problems, else the first N), batch_rows (hf rows decoded together,
-1024), threads (hf torch threads, 1; results can depend on it), gpu_memory_utilization (vllm: share of GPU
-memory, or of host RAM with the CPU build, 0.9), batch_invariant (vllm: VLLM_BATCH_INVARIANT, false), chunk
-(vllm: requests per generate call, after each of which the journal advances, 4096).
+`--draw` is the draw's identity, everything that shapes a sample: model, dataset (names; with the problem id and
+the sample index they seed each sample), engine ("hf" | "vllm"), max_tokens, temperature, top_p, top_k (-1 =
+off), seed; optional dtype ("auto"), tensor_parallel (1), batch_invariant (vllm: VLLM_BATCH_INVARIANT, false),
+threads (hf torch threads, 1: results can depend on it), template_sha256 (checked against --template), and
+recorded as given: source (where the model comes from), behaviour (the store's SAMPLING_BEHAVIOUR).
+`--settings` holds what changes speed or memory but no sample: max_model_len (prompts longer than it minus
+max_tokens are refused), gpu_memory_utilization (vllm: share of GPU memory, or of host RAM with the CPU build,
+0.9), batch_rows (hf rows decoded together, 1024), chunk (vllm: requests per generate call, after each of which
+the journal advances, 4096).
 
-Every prompt of the shard is rendered, tokenized and checked against max_model_len before the model is loaded.
-Finished samples go to the journal as they come; a rerun with the same arguments skips them. The shard table
-(tables.SAMPLE_COLUMNS, in problem order then sample index) and its `.json` sidecar (engine, versions,
-parameters as sent, seed scheme, hardware, wall time, finish reasons, whether the engine was batch-invariant and
-whether a resumed shard therefore mixes samples drawn under different batchings) are written atomically, then the
-journal is deleted.
+`--block` names problems first..last (positions in the problems table) x sample indices first..last. Every prompt
+of the block is rendered, tokenized and checked against max_model_len before the model is loaded. Finished
+samples go to the journal as they come; a rerun with the same draw skips them. The block table
+(tables.SAMPLE_COLUMNS, in problem order then sample index) and its `.json` sidecar (the draw and its digest,
+engine, versions, parameters as sent, seed scheme, hardware, wall time, finish reasons, whether the engine was
+batch-invariant and whether a resumed block therefore mixes samples drawn under different batchings) are written
+atomically, then the journal is deleted.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from rlvr_limits.progress import LOG, Progress
 from rlvr_limits.sampling.engine import generation_eos_ids, load_engine
 from rlvr_limits.sampling.journal import Journal
 from rlvr_limits.sampling.requests import SEED_SCHEME, Request, Sampling, sample_seed
-from rlvr_limits.sampling.shards import find_shard, plan_shards
+from rlvr_limits.sampling.store import Block, draw_id
 from rlvr_limits.sampling.templates import (
     Template,
     encode,
@@ -53,101 +57,107 @@ from rlvr_limits.sampling.templates import (
     resolve_stop_ids,
 )
 
-_REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "model": str, "benchmark": str, "engine": str, "max_model_len": int, "n_samples": int, "max_tokens": int,
-    "temperature": (int, float), "top_p": (int, float), "top_k": int, "seed": int, "shard": dict,
-}
-_OPTIONAL: dict[str, tuple[type | tuple[type, ...], Any]] = {
-    "tensor_parallel": (int, 1), "dtype": (str, "auto"), "limit": (int, None), "batch_rows": (int, 1024),
-    "threads": (int, 1), "gpu_memory_utilization": ((int, float), 0.9), "batch_invariant": (bool, False),
-    "chunk": (int, 4096),
-}
+Types = type | tuple[type, ...]
 _DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass(frozen=True)
-class Spec:
+class Draw:
+    """What shapes every sample of the draw (the journal's fingerprint and the store's digest cover it)."""
+
     model: str
-    benchmark: str
+    dataset: str
     engine: str
-    max_model_len: int
-    n_samples: int
     max_tokens: int
     temperature: float
     top_p: float
     top_k: int
     seed: int
-    shard_problems: int
-    shard_samples: int
-    tensor_parallel: int = 1
     dtype: str = "auto"
-    limit: int | None = None
-    batch_rows: int = 1024
-    threads: int = 1
-    gpu_memory_utilization: float = 0.9
+    tensor_parallel: int = 1
     batch_invariant: bool = False
+    threads: int = 1
+    template_sha256: str | None = None
+    source: Any = None
+    behaviour: Any = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What changes speed or memory but never a sample."""
+
+    max_model_len: int
+    gpu_memory_utilization: float = 0.9
+    batch_rows: int = 1024
     chunk: int = 4096
 
 
-#: Spec keys that change only speed or memory, never a sample of a batch-invariant engine: a journal written
-#: under other values is resumed (a resumed shard of an engine that is not batch-invariant is flagged anyway).
-_SPEED_ONLY = ("batch_rows", "gpu_memory_utilization", "chunk")
+_DRAW_TYPES: dict[str, Types] = {
+    "model": str, "dataset": str, "engine": str, "max_tokens": int, "temperature": (int, float),
+    "top_p": (int, float), "top_k": int, "seed": int, "dtype": str, "tensor_parallel": int, "batch_invariant": bool,
+    "threads": int, "template_sha256": str, "source": object, "behaviour": object,
+}
+_SETTINGS_TYPES: dict[str, Types] = {
+    "max_model_len": int, "gpu_memory_utilization": (int, float), "batch_rows": int, "chunk": int,
+}
 
 
-def _bad(key: str, message: str) -> UserError:
-    return UserError(f"--spec: key '{key}' {message}")
-
-
-def _typed(key: str, value: Any, types: type | tuple[type, ...]) -> Any:
+def _typed(option: str, key: str, value: Any, types: Types) -> Any:
     if (isinstance(value, bool) and types is not bool) or not isinstance(value, types):
         names = " or ".join(t.__name__ for t in (types if isinstance(types, tuple) else (types,)))
-        raise _bad(key, f"must be {names}, got {json.dumps(value)}")
+        raise UserError(f"{option}: key '{key}' must be {names}, got {json.dumps(value)}")
     return value
 
 
-def parse_spec(text: str) -> Spec:
-    """Validate the --spec JSON; every mistake names its key."""
+def _parse_object(option: str, text: str, cls: type, types: dict[str, Types]) -> dict[str, Any]:
+    """The JSON object of `option` as keyword arguments of `cls`: known keys, required ones present, typed."""
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"--spec: invalid JSON ({exc.msg} at character {exc.pos})") from None
+        raise UserError(f"{option}: invalid JSON ({exc.msg} at character {exc.pos})") from None
     if not isinstance(raw, dict):
-        raise UserError("--spec: must be a JSON object")
-    unknown = sorted(set(raw) - set(_REQUIRED) - set(_OPTIONAL))
+        raise UserError(f"{option}: must be a JSON object")
+    unknown = sorted(set(raw) - set(types))
     if unknown:
-        raise UserError(f"--spec: unknown keys {unknown}; allowed: {sorted({*_REQUIRED, *_OPTIONAL})}")
-    values: dict[str, Any] = {}
-    for key, types in _REQUIRED.items():
-        if key not in raw:
-            raise _bad(key, "is missing")
-        values[key] = _typed(key, raw[key], types)
-    for key, (types, default) in _OPTIONAL.items():
-        value = raw.get(key, default)
-        values[key] = value if value is None else _typed(key, value, types)
-    shard = values.pop("shard")
-    if set(shard) != {"problems", "samples"}:
-        raise _bad("shard", "must be an object with exactly the keys problems and samples")
-    values["shard_problems"] = _typed("shard.problems", shard["problems"], int)
-    values["shard_samples"] = _typed("shard.samples", shard["samples"], int)
-    checks = [
+        raise UserError(f"{option}: unknown keys {unknown}; allowed: {sorted(types)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key, field in fields.items():
+        if key not in raw and field.default is dataclasses.MISSING:
+            raise UserError(f"{option}: key '{key}' is missing")
+    return {key: _typed(option, key, value, types[key]) if value is not None else value for key, value in raw.items()}
+
+
+def _check(option: str, checks: list[tuple[str, bool, str]], values: dict[str, Any]) -> None:
+    for key, ok, message in checks:
+        if not ok:
+            raise UserError(f"{option}: key '{key}' {message}, got {json.dumps(values[key])}")
+
+
+def parse_draw(text: str) -> Draw:
+    """Validate --draw; every mistake names its key."""
+    values = {f.name: f.default for f in dataclasses.fields(Draw) if f.default is not dataclasses.MISSING}
+    values.update(_parse_object("--draw", text, Draw, _DRAW_TYPES))
+    _check("--draw", [
         ("engine", values["engine"] in ("hf", "vllm"), 'must be "hf" or "vllm"'),
         ("dtype", values["dtype"] in _DTYPES, f"must be one of {list(_DTYPES)}"),
         ("temperature", 0 <= values["temperature"] <= 2, "must be in [0, 2]"),
         ("top_p", 0 < values["top_p"] <= 1, "must be in (0, 1]"),
         ("top_k", values["top_k"] == -1 or values["top_k"] >= 1, "must be -1 (off) or >= 1"),
         ("seed", values["seed"] >= 0, "must be >= 0"),
-        ("limit", values["limit"] is None or values["limit"] >= 1, "must be null or >= 1"),
+        *((k, values[k] >= 1, "must be >= 1") for k in ("max_tokens", "tensor_parallel", "threads")),
+    ], values)
+    return Draw(**{**values, "temperature": float(values["temperature"]), "top_p": float(values["top_p"])})
+
+
+def parse_settings(text: str) -> Settings:
+    """Validate --settings; every mistake names its key."""
+    values = {f.name: f.default for f in dataclasses.fields(Settings) if f.default is not dataclasses.MISSING}
+    values.update(_parse_object("--settings", text, Settings, _SETTINGS_TYPES))
+    _check("--settings", [
         ("gpu_memory_utilization", 0 < values["gpu_memory_utilization"] <= 1, "must be in (0, 1]"),
-    ]
-    checks += [(k, values[k] >= 1, "must be >= 1") for k in (
-        "max_model_len", "n_samples", "max_tokens", "shard_problems", "shard_samples", "tensor_parallel",
-        "batch_rows", "threads", "chunk")]
-    for key, ok, message in checks:
-        if not ok:
-            raise _bad(key.replace("shard_", "shard."), f"{message}, got {json.dumps(values[key])}")
-    for key in ("temperature", "top_p", "gpu_memory_utilization"):
-        values[key] = float(values[key])
-    return Spec(**values)
+        *((k, values[k] >= 1, "must be >= 1") for k in ("max_model_len", "batch_rows", "chunk")),
+    ], values)
+    return Settings(**{**values, "gpu_memory_utilization": float(values["gpu_memory_utilization"])})
 
 
 @dataclass(frozen=True)
@@ -161,12 +171,10 @@ class Prompt:
     length: int
 
 
-def load_problems(path: str | os.PathLike[str], limit: int | None, template: Template) -> pl.DataFrame:
-    """The problems table (first `limit` rows), checked for what sampling needs."""
+def load_problems(path: str | os.PathLike[str], template: Template) -> pl.DataFrame:
+    """The problems table, checked for what sampling needs."""
     columns = list(tables.PROBLEM_COLUMNS) + (["image"] if template.images else [])
     problems = read_parquet(path, required=columns)
-    if limit is not None:
-        problems = problems.head(limit)
     if problems.height == 0:
         raise UserError(f"{path}: no problems")
     ids = problems["problem_id"]
@@ -232,67 +240,77 @@ def _load_tokenizer(path: str) -> Any:
         raise UserError(f"{path}: cannot load the tokenizer ({exc})") from None
 
 
-def _fingerprint(spec: Spec, record_path: str, template: Template, prompts: list[Prompt], shard: Any,
+def _fingerprint(draw: Draw, record_path: str, template: Template, prompts: list[Prompt], block: Block,
                  sampling: Sampling) -> str:
-    """Everything the shard's samples depend on (not the keys that change only speed or memory)."""
+    """Everything the block's samples depend on: a journal written under anything else is started over."""
     content = {
-        "spec": {k: v for k, v in dataclasses.asdict(spec).items() if k not in _SPEED_ONLY},
+        "draw": dataclasses.asdict(draw),
         "model": read_json(record_path),
         "template": template.sha256,
         "prompts": [[p.problem_id, list(p.ids)] for p in prompts],
-        "shard": dataclasses.asdict(shard),
+        "block": dataclasses.asdict(block),
         "sampling": dataclasses.asdict(sampling),
     }
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--problems", required=True, help="results/problems/{bench}.parquet")
+    parser.add_argument("--problems", required=True, help="results/problems/{dataset}.parquet")
     parser.add_argument("--model", required=True, help="results/models/{model}.json (its 'path' is loaded)")
     parser.add_argument("--template", required=True, help="resources/prompts/{template}.yaml")
-    parser.add_argument("--spec", required=True, help="sampling settings as a JSON object (see module doc)")
-    parser.add_argument("--shard", required=True, help="shard id, e.g. 003")
-    parser.add_argument("--out", required=True, help="the shard table to write (.parquet; sidecar .json)")
+    parser.add_argument("--draw", required=True, help="the draw's identity as a JSON object (see module doc)")
+    parser.add_argument("--settings", required=True, help="engine settings as a JSON object (see module doc)")
+    parser.add_argument("--block", required=True, help="problems x sample indices, e.g. p0-99_s0-255")
+    parser.add_argument("--out", required=True, help="the block table to write (.parquet; sidecar .json)")
     parser.add_argument("--journal", required=True, help="the resume journal (.jsonl)")
+
+
+def _block_problems(problems: pl.DataFrame, block: Block, path: str) -> pl.DataFrame:
+    if block.problem_stop > problems.height:
+        raise UserError(f"--block {block.name}: {path} has only {problems.height} problems "
+                        f"(0..{problems.height - 1})")
+    return problems.slice(block.problem_start, block.problem_stop - block.problem_start)
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    spec = parse_spec(args.spec)
+    draw = parse_draw(args.draw)
+    settings = parse_settings(args.settings)
+    block = Block.parse(args.block)
     template = load_template(args.template)
-    problems = load_problems(args.problems, spec.limit, template)
-    shard = find_shard(plan_shards(problems.height, spec.n_samples, spec.shard_problems, spec.shard_samples),
-                       args.shard)
+    if draw.template_sha256 is not None and draw.template_sha256 != template.sha256:
+        raise UserError(f"{args.template}: its sha256 {template.sha256[:12]}... is not the draw's template "
+                        f"({draw.template_sha256[:12]}...); the file changed after the workflow planned this block")
+    problems = _block_problems(load_problems(args.problems, template), block, args.problems)
     path = _model_path(args.model)
     tokenizer = _load_tokenizer(path)
-    prompts = prepare_prompts(problems.slice(shard.problem_start, shard.problem_stop - shard.problem_start),
-                              template, tokenizer, max_tokens=spec.max_tokens,
-                              max_model_len=spec.max_model_len, model=spec.model, benchmark=spec.benchmark,
-                              engine=spec.engine)
-    sampling = Sampling(max_tokens=spec.max_tokens, temperature=spec.temperature, top_p=spec.top_p,
-                        top_k=spec.top_k, stop=template.stop, include_stop=template.include_stop,
+    prompts = prepare_prompts(problems, template, tokenizer, max_tokens=draw.max_tokens,
+                              max_model_len=settings.max_model_len, model=draw.model, benchmark=draw.dataset,
+                              engine=draw.engine)
+    sampling = Sampling(max_tokens=draw.max_tokens, temperature=draw.temperature, top_p=draw.top_p,
+                        top_k=draw.top_k, stop=template.stop, include_stop=template.include_stop,
                         stop_token_ids=tuple(dict.fromkeys(
                             resolve_stop_ids(template, tokenizer, f"the tokenizer of {path}")
                             + generation_eos_ids(path))))
-    requests = [Request(p.problem_id, i, sample_seed(spec.seed, spec.model, spec.benchmark, p.problem_id, i),
+    requests = [Request(p.problem_id, i, sample_seed(draw.seed, draw.model, draw.dataset, p.problem_id, i),
                         p.ids, sampling, prompt_text=p.text if p.images else None, images=p.images)
-                for p in prompts for i in range(shard.sample_start, shard.sample_stop)]
+                for p in prompts for i in range(block.sample_start, block.sample_stop)]
 
     try:
-        engine = load_engine(spec.engine, path, tokenizer=tokenizer, seed=spec.seed,
-                             max_model_len=spec.max_model_len, tensor_parallel=spec.tensor_parallel,
-                             dtype=spec.dtype, threads=spec.threads, batch_rows=spec.batch_rows,
-                             images=template.images, gpu_memory_utilization=spec.gpu_memory_utilization,
-                             batch_invariant=spec.batch_invariant, chunk=spec.chunk)
+        engine = load_engine(draw.engine, path, tokenizer=tokenizer, seed=draw.seed,
+                             max_model_len=settings.max_model_len, tensor_parallel=draw.tensor_parallel,
+                             dtype=draw.dtype, threads=draw.threads, batch_rows=settings.batch_rows,
+                             images=template.images, gpu_memory_utilization=settings.gpu_memory_utilization,
+                             batch_invariant=draw.batch_invariant, chunk=settings.chunk)
     except OSError as exc:
         raise UserError(f"{path}: cannot load the model ({exc})") from None
-    journal = Journal(args.journal, _fingerprint(spec, args.model, template, prompts, shard, sampling))
+    journal = Journal(args.journal, _fingerprint(draw, args.model, template, prompts, block, sampling))
     done = journal.open()
     resumed = len(done)
     pending = [r for r in requests if r.key not in done]
-    label = f"sample {spec.model}/{spec.benchmark}/{shard.id}"
+    label = f"sample {draw.model}/{draw.dataset}/{block.name}"
     LOG.info("%s: %d problems x %d samples, %d from the journal, %d to draw with %s",
-             label, len(prompts), shard.sample_stop - shard.sample_start, resumed, len(pending), spec.engine)
+             label, len(prompts), block.sample_stop - block.sample_start, resumed, len(pending), draw.engine)
     progress = Progress(label, total=len(requests), unit="samples", done=resumed)
     try:
         for completion in engine.generate(pending):
@@ -311,18 +329,20 @@ def run(args: argparse.Namespace) -> int:
                     "were drawn under different batchings (set batch_invariant: true for the model to avoid "
                     "this); the sidecar says so", label, resumed, len(pending))
     write_parquet(pl.DataFrame(rows, schema=tables.SAMPLE_COLUMNS), args.out)
+    identity = json.loads(args.draw)
     write_json({
-        "model": spec.model,
-        "benchmark": spec.benchmark,
-        "shard": dataclasses.asdict(shard),
+        "model": draw.model,
+        "dataset": draw.dataset,
+        "block": {"name": block.name, **dataclasses.asdict(block)},
+        "draw": {"id": draw_id(identity), "identity": identity},
         "rows": len(rows),
         "engine": described,
+        "settings": dataclasses.asdict(settings),
         "sampling": engine.sent_parameters(requests[0]),
-        "seed": spec.seed,
+        "seed": draw.seed,
         "seed_scheme": SEED_SCHEME,
         "template": {"name": template.name, "path": template.path, "sha256": template.sha256},
         "model_record": read_json(args.model),
-        "spec": dataclasses.asdict(spec),
         "finish_reasons": dict(Counter(r["finish_reason"] for r in rows)),
         "samples_from_journal": resumed,
         "samples_drawn": len(pending),

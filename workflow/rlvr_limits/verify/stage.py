@@ -16,48 +16,31 @@ from pathlib import Path
 import polars as pl
 
 from rlvr_limits import io
-from rlvr_limits.errors import UserError
 from rlvr_limits.progress import LOG
+from rlvr_limits.sampling.store import read_samples
 from rlvr_limits.sampling.templates import load_template
-from rlvr_limits.tables import PROBLEM_COLUMNS, SAMPLE_COLUMNS, VERDICT_COLUMNS, VERDICTS, conform
+from rlvr_limits.tables import PROBLEM_COLUMNS, VERDICT_COLUMNS, VERDICTS, conform
 from rlvr_limits.verify import registry
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problems", required=True, help="results/problems/{bench}.parquet")
-    parser.add_argument("--samples", required=True, nargs="+", help="every shard of the (model, benchmark)")
+    parser.add_argument("--samples", required=True, nargs="+", help="the sample blocks of the (model, benchmark)")
     parser.add_argument("--spec", required=True,
-                        help='JSON: {"benchmark", "verifiers": [...], "settings": {...}, "n_samples"}')
+                        help='JSON: {"benchmark", "verifiers": [...], "settings": {...}, "n_samples", "limit"}: '
+                             "the first `limit` problems (null: all) x sample indices 0..n_samples-1 are verified")
     parser.add_argument("--out", required=True, help="results/verdicts/{model}/{bench}.parquet")
     parser.add_argument("--template", help="the model's prompt template (resources/prompts/NAME.yaml)")
 
 
-def load_samples(paths: list[str], problems: pl.DataFrame, n_samples: int) -> pl.DataFrame:
-    """All shards, checked to hold each (problem, sample index) exactly once and n_samples per problem."""
-    samples = pl.concat([io.read_parquet(p, required=SAMPLE_COLUMNS) for p in paths], how="vertical_relaxed")
-    dupes = samples.group_by("problem_id", "sample_idx").len().filter(pl.col("len") > 1)
-    if dupes.height:
-        first = dupes.row(0, named=True)
-        raise UserError(f"{', '.join(paths)}: sample {first['sample_idx']} of problem {first['problem_id']} "
-                        "appears in more than one shard")
-    unknown = set(samples["problem_id"].unique()) - set(problems["problem_id"])
-    if unknown:
-        raise UserError(f"samples name problems missing from the problems table: {sorted(unknown)[:5]}")
-    per_problem = samples.group_by("problem_id").len()
-    short = per_problem.filter(pl.col("len") != n_samples)
-    if short.height or per_problem.height != problems.height:
-        raise UserError(f"shards {', '.join(paths)}: expected {n_samples} samples for each of "
-                        f"{problems.height} problems, found {per_problem.height} problems "
-                        f"(first mismatch: {short.head(1).to_dicts()})")
-    return samples.sort("problem_id", "sample_idx")
-
-
 def run(args: argparse.Namespace) -> int:
     spec = json.loads(args.spec)
-    problems = io.read_parquet(args.problems, required=PROBLEM_COLUMNS)
-    samples = load_samples(args.samples, problems, spec["n_samples"])
+    table = io.read_parquet(args.problems, required=PROBLEM_COLUMNS)
+    problems = table if spec.get("limit") is None else table.head(spec["limit"])
+    samples = read_samples(args.samples, table["problem_id"].to_list(), problems.height, spec["n_samples"])
     prefill = load_template(args.template).prefill if args.template else ""
-    tables, sidecar = [], {"benchmark": spec["benchmark"], "samples": samples.height, "verifiers": {}}
+    tables, sidecar = [], {"benchmark": spec["benchmark"], "samples": samples.height, "blocks": args.samples,
+                           "verifiers": {}}
     for name in spec["verifiers"]:
         started = time.monotonic()
         judged = samples
