@@ -169,18 +169,47 @@ def test_bad_name_is_refused() -> None:
     expect_error(config, "models", "bad/name")
 
 
-def test_sample_spec_merges_per_model_overrides() -> None:
+def test_draw_merges_per_model_overrides() -> None:
     config = demo()
     config["models"]["toy_rl"]["sampling"] = {"temperature": 0.6}
     w = load(config)
-    assert w.sample_spec("toy_rl", "toy_arith")["temperature"] == 0.6
-    assert w.sample_spec("toy_base", "toy_arith")["temperature"] == config["sampling"]["temperature"]
+    assert w.draw_identity("toy_rl", "toy_arith")["temperature"] == 0.6
+    assert w.draw_identity("toy_base", "toy_arith")["temperature"] == config["sampling"]["temperature"]
+    assert w.draw_folder("toy_rl", "toy_arith") != load(demo()).draw_folder("toy_rl", "toy_arith")
+    assert w.draw_folder("toy_base", "toy_arith") == load(demo()).draw_folder("toy_base", "toy_arith")
 
 
 def test_verifier_settings_do_not_reach_sampling() -> None:
     w = load(demo())
-    spec = w.sample_spec("toy_rl", "toy_arith")
-    assert "timeout_s" not in str(spec) and "verifiers" not in spec
+    draw = w.draw_identity("toy_rl", "toy_arith")
+    assert "timeout_s" not in str(draw) and "verifiers" not in draw
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c["benchmarks"]["toy_arith"].update(n_samples=512, k_max=512),
+    lambda c: c["benchmarks"]["toy_arith"].update(k_max=64),
+    lambda c: c["benchmarks"]["toy_arith"].update(limit=10),
+    lambda c: c["sampling"].update(shard={"problems": 7, "samples": 3}),
+    lambda c: c["models"]["toy_rl"].update(max_model_len=400),
+])
+def test_what_never_changes_a_draw(change) -> None:
+    """n_samples, k_max, limit, the shard layout and engine settings are not part of a sample's identity."""
+    config = demo()
+    change(config)
+    assert load(config).draw_folder("toy_rl", "toy_arith") == load(demo()).draw_folder("toy_rl", "toy_arith")
+
+
+@pytest.mark.parametrize("change", [
+    lambda c: c["benchmarks"]["toy_arith"].update(max_tokens=100),
+    lambda c: c["models"]["toy_rl"].update(sampling={"top_p": 0.9}),
+    lambda c: c.update(seed=7),
+    lambda c: c["models"]["toy_rl"].update(dtype="bfloat16"),
+    lambda c: c["models"]["toy_rl"].update(path="elsewhere"),
+])
+def test_what_makes_a_new_draw(change) -> None:
+    config = demo()
+    change(config)
+    assert load(config).draw_folder("toy_rl", "toy_arith") != load(demo()).draw_folder("toy_rl", "toy_arith")
 
 
 def test_entropy_matching_needs_distinct_temperatures() -> None:

@@ -45,10 +45,14 @@ def test_a_dataset_alias_samples_the_same_problems_with_its_own_n() -> None:
     assert ("llama31_8b", "olympiadbench") not in w.sampled_pairs()
 
 
-def test_a_dataset_alias_shares_the_draw_of_its_dataset() -> None:
-    """Qwen2.5-7B reads MATH500 at n=128 (the RL pairs) and at n=256 (math500_n256, the VeRL study): one draw,
-    drawn once to n=256, and the n=128 benchmark reads the first half of it."""
-    w = load(paper())
+def test_a_dataset_alias_shares_the_draw_of_its_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model that reads MATH500 at n=128 and at n=256 (math500_n256): one draw, drawn once to n=256, and the
+    n=128 benchmark reads its first half."""
+    monkeypatch.chdir(tmp_path)
+    config = paper()
+    config["comparisons"]["simplerl_7b_n256"] = {"kind": "rl", "base": "qwen25_7b", "models": ["simplerl_zoo_7b"],
+                                                 "benchmarks": ["math500_n256"]}
+    w = load(config)
     assert w.draw_folder("qwen25_7b", "math500") == w.draw_folder("qwen25_7b", "math500_n256")
     assert w.draw_folder("qwen25_7b", "math500").parts[-3:-1] == ("qwen25_7b", "math500")
     plan = w.sample_plan("qwen25_7b", "math500")

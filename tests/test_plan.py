@@ -69,7 +69,7 @@ def test_snakemake_plan_prints_tokens_and_gpu_hours(tmp_path: Path) -> None:
     result, _ = snakemake(tmp_path, "plan")
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
-    assert "Jobs per rule" in out and "GPU-hours of sampling per model (H100-80GB" in out
+    assert "Jobs per rule" in out and "GPU-hours of sampling still to spend per model (H100-80GB" in out
     assert "Total: " in out and " GPU-hours of sampling on H100-80GB" in out
     assert not (tmp_path / "results").exists() or not any((tmp_path / "results").rglob("*.parquet"))
 
@@ -86,6 +86,30 @@ def test_tokens_follow_n_problems_and_response_length(tmp_path: Path) -> None:
     assert model_size(w.models["dapo_32b"]) == 32 and model_size(w.models["coder1_zero_7b"]) == 7
     text = render_plan(w, calibration)
     assert "dapo_32b" in text and "x 2 GPU" in text
+
+
+def test_a_grown_n_costs_only_the_new_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AIME24 drawn at n=128, then asked at n=1024 (the paper's move): the plan counts the 896 new samples per
+    problem, their tokens and GPU-hours, beside the 128 drawn; the blocks' names are all it reads."""
+    monkeypatch.chdir(tmp_path)
+    calibration = load_calibration(ROOT / "resources" / "calibration.yaml")
+    config = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    config["benchmarks"]["aime24"].update(n_samples=128, k_max=128)
+    drawn = WorkflowConfig.load(config, ROOT)
+    folder = drawn.draw_folder("qwen25_7b", "aime24")
+    folder.mkdir(parents=True)
+    for block in drawn.sample_plan("qwen25_7b", "aime24").new:
+        (folder / f"{block.name}.parquet").touch()
+    config["benchmarks"]["aime24"].update(n_samples=1024, k_max=1024)
+    grown = WorkflowConfig.load(config, ROOT)
+    gens = {(g.model, g.benchmark): g for g in generations(grown, calibration)}
+    aime = gens[("qwen25_7b", "aime24")]
+    assert (aime.prompts, aime.drawn, aime.tokens) == (30 * 896, 30 * 128, 30 * 896 * 700)
+    assert gens[("simplerl_zoo_7b", "aime24")].prompts == 30 * 1024  # nothing drawn for the RL model
+    assert [b.name for b in grown.sample_plan("qwen25_7b", "aime24").new] == [
+        f"p0-29_s{s}-{s + 127}" for s in range(128, 1024, 128)]  # blocks of (up to) 100 problems x 128 samples
+    text = render_plan(grown, calibration)
+    assert f"{30 * 128:,} samples already drawn are reused" in text
 
 
 @pytest.mark.parametrize("text,match", [

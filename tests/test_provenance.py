@@ -17,7 +17,7 @@ MODEL = {"name": "toy_base", "source": "hub", "path": "/cache/snap/abc", "hf_id"
          "revision_requested": "main", "revision_resolved": "a" * 40, "model_type": "qwen2", "bytes": 10,
          "sha256": {"config.json": "b" * 64}, "time": "2025-01-01T00:00:00+00:00"}
 SIDECAR = {"benchmark": "gsm8k", "source": {"url": "https://x/test.jsonl"}, "revision": None,
-           "sha256": "c" * 64, "sha256_check": "pinned", "n_problems": 1319, "n_written": 1319,
+           "sha256": "c" * 64, "sha256_check": "pinned", "n_problems": 1319,
            "license": "MIT"}
 
 

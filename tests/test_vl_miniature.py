@@ -36,12 +36,13 @@ def test_every_sample_saw_its_image(vl_run: Path) -> None:
     config = yaml.safe_load((ROOT / "config" / "vl-mini.yaml").read_text())
     n = config["benchmarks"]["toy_visual"]["n_samples"]
     for model in config["models"]:
-        samples = pl.read_parquet(vl_run / "results" / "samples" / model / "toy_visual" / "000.parquet")
+        (block,) = (vl_run / "results" / "samples" / model / "toy_visual").glob(f"*/p0-5_s0-{n - 1}.parquet")
+        samples = pl.read_parquet(block)
         assert samples.height == 6 * n
         # The EasyR1 system prompt alone is over 300 character tokens; a 336×224 picture resized to at least 512²
         # pixels adds at least 324 visual tokens.
         assert samples["prompt_tokens"].min() >= 300 + 324
-        sidecar = json.loads((vl_run / "results" / "samples" / model / "toy_visual" / "000.json").read_text())
+        sidecar = json.loads(block.with_suffix(".json").read_text())
         assert sidecar["engine"]["engine"] == "hf" and sidecar["template"]["name"] == "easyr1-vl"
         verdicts = pl.read_parquet(vl_run / "results" / "verdicts" / model / "toy_visual.parquet")
         assert verdicts.height == 6 * n and set(verdicts["verdict"]) <= {"correct", "wrong", "no_answer"}

@@ -166,8 +166,9 @@ def render_plan(w: WorkflowConfig, calibration: Calibration) -> str:
     if "toy" in w.raw:
         lines += ["  (the miniature's toy_* training jobs are not counted here)", ""]
     gens = generations(w, calibration)
-    lines.append("Generation per model x benchmark, still to draw (response lengths: resources/calibration.yaml):")
-    lines.append(f"  {'model':<28}{'benchmark':<24}{'prompts':>10}{'drawn':>10}{'resp.tok':>10}{'tokens':>16}")
+    lines.append("Samples per model x benchmark: still to draw, already drawn, and the tokens to generate (response "
+                 "lengths: resources/calibration.yaml):")
+    lines.append(f"  {'model':<28}{'benchmark':<24}{'to draw':>10}{'drawn':>10}{'resp.tok':>10}{'tokens':>16}")
     for g in gens:
         lines.append(f"  {g.model:<28}{g.benchmark:<24}{g.prompts:>10,}{g.drawn:>10,}{g.response_tokens:>10,}"
                      f"{g.tokens:>16,}")

@@ -130,7 +130,7 @@ def _datasets(paths: list[str]) -> dict[str, Any]:
         if not isinstance(sidecar, dict) or "benchmark" not in sidecar or "sha256" not in sidecar:
             raise UserError(f"{path}: not a problems sidecar (written by `python -m rlvr_limits problems`)")
         datasets[sidecar["benchmark"]] = {k: sidecar.get(k) for k in (
-            "source", "revision", "sha256", "sha256_check", "n_problems", "n_written", "license")}
+            "source", "revision", "sha256", "sha256_check", "n_problems", "license")}
     return datasets
 
 

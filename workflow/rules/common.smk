@@ -103,7 +103,7 @@ def code_stamp(name, *subpackages):
 
 
 def sampling_behaviour_stamp():
-    """For rules that sample like the sample rule (the miniature's RL rollouts): store.SAMPLING_BEHAVIOUR."""
+    """The stamp of store.SAMPLING_BEHAVIOUR, for jobs that sample as sampling jobs do (the miniature's RL)."""
     return content_stamp("sampling-behaviour", [], [f"sampling behaviour {store.SAMPLING_BEHAVIOUR}"])
 
 
