@@ -1,4 +1,5 @@
-"""The code base stays `ruff` clean and `snakemake --lint` reports nothing on the shipped configurations."""
+"""The code base stays `ruff` clean, the rule files `snakefmt` formatted (the Snakemake workflow catalog's standard),
+and `snakemake --lint` reports nothing on the shipped configurations."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ def test_ruff_is_clean() -> None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
     result = subprocess.run([ruff, "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_rule_files_are_snakefmt_formatted() -> None:
+    snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
+    if snakefmt is None:
+        pytest.skip("snakefmt is not installed (pip install -e '.[test]')")
+    result = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/rules"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
 
 
 @pytest.mark.parametrize("config", ["config/config.yaml", "config/paper.yaml"])

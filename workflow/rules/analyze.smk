@@ -8,13 +8,13 @@ rule compare:
         diff="results/compare/{comparison}/{bench}.parquet",
         coverage="results/compare/{comparison}/{bench}.coverage.parquet",
         summary="results/compare/{comparison}/{bench}.json",
-    params:
-        spec=lambda wc: spec_json(W.compare_spec(wc.comparison, wc.bench)),
-        counts=counts_args,
     log:
         "results/logs/compare/{comparison}/{bench}.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        spec=lambda wc: spec_json(W.compare_spec(wc.comparison, wc.bench)),
+        counts=counts_args,
     shell:
         "python -m rlvr_limits compare --spec {params.spec:q} --counts {params.counts}"
         " --out {output.diff} --log {log}"
@@ -30,20 +30,20 @@ rule perplexity:
         samples=generator_blocks,
     output:
         "results/perplexity/{scorer}/{generator}/{bench}.parquet",
-    params:
-        spec=lambda wc: spec_json(
-            W.perplexity_spec(PerplexityJob(wc.scorer, wc.generator, wc.bench))
-        ),
-        responses=lambda wc, input: (
-            "--references" if wc.generator == REFERENCE else "--samples " + " ".join(input.samples)
-        ),
     log:
         "results/logs/perplexity/{scorer}/{generator}/{bench}.log",
+    conda:
+        lambda wc: (
+            "../../envs/sample-hf.yaml" if W.models[wc.scorer]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
+        )
     threads: 1
     resources:
         gpu=lambda wc: W.gpus(wc.scorer),
-    conda:
-        lambda wc: "../../envs/sample-hf.yaml" if W.models[wc.scorer]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
+    params:
+        spec=lambda wc: spec_json(W.perplexity_spec(PerplexityJob(wc.scorer, wc.generator, wc.bench))),
+        responses=lambda wc, input: (
+            "--references" if wc.generator == REFERENCE else "--samples " + " ".join(input.samples)
+        ),
     shell:
         "python -m rlvr_limits perplexity --scorer {input.scorer} --template {input.template}"
         " --spec {params.spec:q} --problems {input.problems} {params.responses}"
@@ -59,15 +59,15 @@ rule entropy_matching:
         sweep=lambda wc: [path for _, path in entropy_sweep(wc.name)],
     output:
         "results/entropy/{name}.json",
+    log:
+        "results/logs/entropy/{name}.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         region=lambda wc: spec_json(
             dict(zip(("problems", "samples"), W.sample_region(W.entropy_matching[wc.name]["benchmark"])))
         ),
         sweep=lambda wc: " ".join(f"{t}={path}" for t, path in entropy_sweep(wc.name)),
-    log:
-        "results/logs/entropy/{name}.log",
-    conda:
-        "../../envs/analysis.yaml"
     shell:
         "python -m rlvr_limits entropy --problems {input.problems} --region {params.region:q}"
         " --reference {input.reference} --sweep {params.sweep} --out {output} --log {log}"

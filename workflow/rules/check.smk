@@ -19,11 +19,13 @@ checkpoint check:
         templates=lambda wc: sorted({template_file(m) for m, _ in W.sampled_pairs()}),
     output:
         "results/check.json",
-    params:
-        spec=lambda wc: spec_json(W.check_spec()),
     log:
         "results/logs/check.log",
     conda:
-        "../../envs/sample-vllm.yaml" if any(m["engine"] == "vllm" for m in W.models.values()) else "../../envs/sample-hf.yaml"
+        "../../envs/sample-vllm.yaml"
+        if any(m["engine"] == "vllm" for m in W.models.values())
+        else "../../envs/sample-hf.yaml"
+    params:
+        spec=lambda wc: spec_json(W.check_spec()),
     shell:
         "python -m rlvr_limits check --spec {params.spec:q} --out {output} --log {log}"

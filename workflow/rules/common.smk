@@ -84,8 +84,10 @@ def content_stamp(name, files, extra=()):
         earlier = sorted(folder.glob("*.txt"), key=lambda stamp: stamp.stat().st_mtime)
         if earlier:
             changed = sorted(set(text.splitlines()) - set(earlier[-1].read_text().splitlines()))
-            print(f"{name} changed since {earlier[-1]} ({'; '.join(changed)[:400]}): the jobs that take it rerun",
-                  file=sys.stderr)
+            print(
+                f"{name} changed since {earlier[-1]} ({'; '.join(changed)[:400]}): the jobs that take it rerun",
+                file=sys.stderr,
+            )
         folder.mkdir(parents=True, exist_ok=True)
         partial = folder / f".{path.name}.{os.getpid()}"
         partial.write_text(text)
@@ -168,10 +170,7 @@ def direct_counts(comparison, bench):
 
 def comparison_counts(wildcards):
     comp = W.comparisons[wildcards.comparison]
-    return {
-        m: passk_file(wildcards.comparison, m, wildcards.bench, ".counts")
-        for m in [comp["base"], *comp["models"]]
-    }
+    return {m: passk_file(wildcards.comparison, m, wildcards.bench, ".counts") for m in [comp["base"], *comp["models"]]}
 
 
 def counts_args(wildcards, input):

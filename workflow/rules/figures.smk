@@ -28,14 +28,14 @@ for kind, rule_name in FIGURES.items():
             png=f"results/figures/{{comparison}}/{kind}.png",
             vl=f"results/figures/{{comparison}}/{kind}.vl.json",
             html=f"results/figures/{{comparison}}/{kind}.html",
-        params:
-            spec=figure_spec(kind),
-            inputs=figure_args(kind),
-            kind=kind,
         log:
             f"results/logs/figures/{{comparison}}/{kind}.log",
         conda:
             "../../envs/analysis.yaml"
+        params:
+            spec=figure_spec(kind),
+            inputs=figure_args(kind),
+            kind=kind,
         shell:
             "python -m rlvr_limits figures --kind {params.kind} --spec {params.spec:q}"
             " --inputs {params.inputs} --out {output.svg} --log {log}"
@@ -56,12 +56,12 @@ rule entropy_matching_curve:
         png="results/entropy/{name}.png",
         vl="results/entropy/{name}.vl.json",
         html="results/entropy/{name}.html",
-    params:
-        spec=lambda wc: spec_json(W.entropy_figure_spec(wc.name)),
     log:
         "results/logs/entropy/{name}.figure.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        spec=lambda wc: spec_json(W.entropy_figure_spec(wc.name)),
     shell:
         "python -m rlvr_limits figures --kind entropy --spec {params.spec:q}"
         " --inputs {wildcards.name}={input} --out {output.svg} --log {log}"

@@ -11,13 +11,13 @@ rule model:
         local=lambda wc: W.local_model_dir(wc.model) or [],
     output:
         record="results/models/{model}.json",
-    params:
-        spec=lambda wc: spec_json(W.model_spec(wc.model)),
     log:
         "results/logs/model/{model}.log",
     retries: 2
     conda:
         "../../envs/analysis.yaml"
+    params:
+        spec=lambda wc: spec_json(W.model_spec(wc.model)),
     shell:
         "python -m rlvr_limits model --name {wildcards.model} --spec {params.spec:q}"
         " --out {output.record} --log {log}"

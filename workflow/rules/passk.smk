@@ -9,12 +9,12 @@ rule passk:
     output:
         passk="results/passk/{model}/{bench}.parquet",
         counts="results/passk/{model}/{bench}.counts.parquet",
-    params:
-        spec=lambda wc: spec_json(W.passk_spec(wc.bench)),
     log:
         "results/logs/passk/{model}/{bench}.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        spec=lambda wc: spec_json(W.passk_spec(wc.bench)),
     shell:
         "python -m rlvr_limits passk --verdicts {input.verdicts} --spec {params.spec:q}"
         " --out {output.passk} --counts {output.counts} --log {log}"
@@ -27,12 +27,12 @@ rule passk_unguessed:
     output:
         passk="results/unguessed/{comparison}/{model}/{bench}.parquet",
         counts="results/unguessed/{comparison}/{model}/{bench}.counts.parquet",
-    params:
-        spec=lambda wc: spec_json(W.unguessed_passk_spec(wc.comparison, wc.bench)),
     log:
         "results/logs/unguessed/{comparison}/{model}/{bench}.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        spec=lambda wc: spec_json(W.unguessed_passk_spec(wc.comparison, wc.bench)),
     shell:
         "python -m rlvr_limits passk --verdicts {input.verdicts} --spec {params.spec:q}"
         " --drop-guessed {input.direct} --out {output.passk} --counts {output.counts} --log {log}"
@@ -48,12 +48,12 @@ rule guessed_problems:
             category="{comparison}",
             labels={"figure": "guessed problems ({bench})"},
         ),
-    params:
-        threshold=lambda wc: W.comparisons[wc.comparison]["guess_filter"]["threshold"],
     log:
         "results/logs/unguessed/{comparison}/{bench}.guessed.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        threshold=lambda wc: W.comparisons[wc.comparison]["guess_filter"]["threshold"],
     shell:
         "python -m rlvr_limits guessed --counts {input.direct} --threshold {params.threshold}"
         " --out {output} --log {log}"

@@ -8,12 +8,12 @@ localrules:
 
 
 rule plan:
-    params:
-        config=lambda wc: spec_json(W.raw),
-        root=workflow.basedir,
     log:
         "results/logs/plan.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        config=lambda wc: spec_json(W.raw),
+        root=workflow.basedir,
     shell:
         "python -m rlvr_limits plan --config-json {params.config:q} --root {params.root:q} --log {log}"

@@ -42,12 +42,12 @@ rule provenance:
         problems=lambda wc: expand("results/problems/{bench}.json", bench=sorted({b for _, b in W.sampled_pairs()})),
     output:
         "results/provenance.json",
-    params:
-        config=lambda wc: spec_json(W.raw),
     log:
         "results/logs/provenance.log",
     conda:
         "../../envs/analysis.yaml"
+    params:
+        config=lambda wc: spec_json(W.raw),
     shell:
         "python -m rlvr_limits provenance --config-json {params.config:q} --models {input.models}"
         " --problems {input.problems} --out {output} --log {log}"

@@ -16,20 +16,22 @@ rule sample:
     output:
         samples="results/samples/{model}/{dataset}/{draw}/{block}.parquet",
         sidecar="results/samples/{model}/{dataset}/{draw}/{block}.json",
-    params:
-        draw=lambda wc: spec_json(W.draw_for_folder(wc.model, wc.dataset, wc.draw)),
-        settings=engine_settings,
-        journal=lambda wc: f"results/journals/{wc.model}/{wc.dataset}/{wc.draw}/{wc.block}.jsonl",
     log:
         "results/logs/sample/{model}/{dataset}/{draw}/{block}.log",
     benchmark:
         "results/benchmarks/sample/{model}/{dataset}/{draw}/{block}.tsv"
+    conda:
+        lambda wc: (
+            "../../envs/sample-hf.yaml" if W.models[wc.model]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
+        )
     threads: lambda wc: 1 if W.models[wc.model]["engine"] == "hf" else 8
     resources:
         gpu=lambda wc: W.gpus(wc.model),
         runtime=lambda wc, attempt: 60 * attempt if W.models[wc.model]["engine"] == "hf" else 240 * attempt,
-    conda:
-        lambda wc: "../../envs/sample-hf.yaml" if W.models[wc.model]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
+    params:
+        draw=lambda wc: spec_json(W.draw_for_folder(wc.model, wc.dataset, wc.draw)),
+        settings=engine_settings,
+        journal=lambda wc: f"results/journals/{wc.model}/{wc.dataset}/{wc.draw}/{wc.block}.jsonl",
     shell:
         "python -m rlvr_limits sample --problems {input.problems} --model {input.model}"
         " --template {input.template} --draw {params.draw:q} --settings {params.settings:q}"

@@ -3,80 +3,81 @@
 # default of the stage's command line (`python -m rlvr_limits toy-<stage> --help`). Every stage runs torch on
 # one thread, so RL and distillation run side by side on two cores and the same seed gives the same models.
 
+
 rule toy_data:
+    input:
+        code=code_stamp("toy_data", "toy/task", "toy/data_stage"),
     output:
         test="results/toy/data/test.jsonl",
         pretrain="results/toy/data/pretrain.parquet",
         distill="results/toy/data/distill.parquet",
         rl="results/toy/data/rl.parquet",
-    input:
-        code=code_stamp("toy_data", "toy/task", "toy/data_stage"),
+    log:
+        "results/logs/toy/data.log",
+    conda:
+        "../../envs/sample-hf.yaml"
+    threads: 1
     params:
         seed=TOY_SEED,
         options=toy_options("data"),
-    log:
-        "results/logs/toy/data.log",
-    threads: 1
-    conda:
-        "../../envs/sample-hf.yaml"
     shell:
         "python -m rlvr_limits toy-data --out results/toy/data --seed {params.seed} {params.options} --log {log}"
 
 
 rule toy_tokenizer:
-    output:
-        directory("results/toy/tokenizer"),
     input:
         code=code_stamp("toy_tokenizer", "toy/tokenizer", "toy/task"),
+    output:
+        directory("results/toy/tokenizer"),
     log:
         "results/logs/toy/tokenizer.log",
-    threads: 1
     conda:
         "../../envs/sample-hf.yaml"
+    threads: 1
     shell:
         "python -m rlvr_limits toy-tokenizer --out {output} --log {log}"
 
 
 rule toy_pretrain:
-    output:
-        model=directory("results/toy/models/base"),
-        metrics="results/toy/train/pretrain.parquet",
     input:
         data=rules.toy_data.output.pretrain,
         tokenizer=rules.toy_tokenizer.output[0],
         code=code_stamp("toy_pretrain", "toy/pretrain", "toy/train", "toy/model"),
+    output:
+        model=directory("results/toy/models/base"),
+        metrics="results/toy/train/pretrain.parquet",
+    log:
+        "results/logs/toy/pretrain.log",
+    conda:
+        "../../envs/sample-hf.yaml"
+    threads: 1
     params:
         seed=TOY_SEED,
         options=toy_options("model", "pretrain"),
-    log:
-        "results/logs/toy/pretrain.log",
-    threads: 1
-    conda:
-        "../../envs/sample-hf.yaml"
     shell:
         "python -m rlvr_limits toy-pretrain --data {input.data} --tokenizer {input.tokenizer} --out {output.model}"
         " --metrics {output.metrics} --seed {params.seed} {params.options} --log {log}"
 
 
 rule toy_rl:
-    output:
-        model=directory("results/toy/models/rl"),
-        metrics="results/toy/train/rl.parquet",
-        **{f"step{n}": directory(f"results/toy/models/rl_step{n}") for n in TOY_RL_CHECKPOINTS},
     input:
         base=rules.toy_pretrain.output.model,
         data=rules.toy_data.output.rl,
         code=code_stamp("toy_rl", "toy/rl", "toy/reward", "toy/train", "toy/model", "verify/math"),
         sampling=sampling_behaviour_stamp(),  # its rollouts sample like the sample rule
+    output:
+        **{f"step{n}": directory(f"results/toy/models/rl_step{n}") for n in TOY_RL_CHECKPOINTS},
+        model=directory("results/toy/models/rl"),
+        metrics="results/toy/train/rl.parquet",
+    log:
+        "results/logs/toy/rl.log",
+    conda:
+        "../../envs/sample-hf.yaml"
+    threads: 1
     params:
         seed=TOY_SEED,
         options=toy_options("rl"),
         checkpoints=",".join(str(n) for n in TOY_RL_CHECKPOINTS),
-    log:
-        "results/logs/toy/rl.log",
-    threads: 1
-    conda:
-        "../../envs/sample-hf.yaml"
     shell:
         "python -m rlvr_limits toy-rl --base {input.base} --data {input.data} --out {output.model}"
         " --metrics {output.metrics} --checkpoints '{params.checkpoints}' --checkpoint-dir results/toy/models"
@@ -84,21 +85,21 @@ rule toy_rl:
 
 
 rule toy_distill:
-    output:
-        model=directory("results/toy/models/distill"),
-        metrics="results/toy/train/distill.parquet",
     input:
         base=rules.toy_pretrain.output.model,
         data=rules.toy_data.output.distill,
         code=code_stamp("toy_distill", "toy/distill", "toy/strict", "toy/task", "toy/train", "toy/model"),
+    output:
+        model=directory("results/toy/models/distill"),
+        metrics="results/toy/train/distill.parquet",
+    log:
+        "results/logs/toy/distill.log",
+    conda:
+        "../../envs/sample-hf.yaml"
+    threads: 1
     params:
         seed=TOY_SEED,
         options=toy_options("distill"),
-    log:
-        "results/logs/toy/distill.log",
-    threads: 1
-    conda:
-        "../../envs/sample-hf.yaml"
     shell:
         "python -m rlvr_limits toy-distill --base {input.base} --data {input.data} --out {output.model}"
         " --metrics {output.metrics} --seed {params.seed} {params.options} --log {log}"
@@ -109,30 +110,30 @@ rule toy_distill:
 
 
 rule toy_vl_data:
-    output:
-        "results/toy/vl/mathvista-mini.parquet",
     input:
         code=code_stamp("toy_vl_data", "toy/vl_data"),
+    output:
+        "results/toy/vl/mathvista-mini.parquet",
     log:
         "results/logs/toy/vl_data.log",
-    threads: 1
     conda:
         "../../envs/sample-hf.yaml"
+    threads: 1
     shell:
         "python -m rlvr_limits toy-vl-data --out {output} --log {log}"
 
 
 rule toy_vl_model:
-    output:
-        directory("results/toy/vl/models/seed{seed}"),
     input:
         code=code_stamp("toy_vl_model", "toy/vl_model"),
-    wildcard_constraints:
-        seed=r"\d+",
+    output:
+        directory("results/toy/vl/models/seed{seed}"),
     log:
         "results/logs/toy/vl_model_seed{seed}.log",
-    threads: 1
+    wildcard_constraints:
+        seed=r"\d+",
     conda:
         "../../envs/sample-hf.yaml"
+    threads: 1
     shell:
         "python -m rlvr_limits toy-vl-model --out {output} --seed {wildcards.seed} --log {log}"

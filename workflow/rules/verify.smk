@@ -12,13 +12,13 @@ rule verify:
     output:
         verdicts="results/verdicts/{model}/{bench}.parquet",
         sidecar="results/verdicts/{model}/{bench}.json",
-    params:
-        spec=lambda wc: spec_json(W.verify_spec(wc.bench)),
     log:
         "results/logs/verify/{model}/{bench}.log",
-    threads: lambda wc: W.raw["verification"]["workers"]
     conda:
         "../../envs/verify.yaml"
+    threads: lambda wc: W.raw["verification"]["workers"]
+    params:
+        spec=lambda wc: spec_json(W.verify_spec(wc.bench)),
     shell:
         "python -m rlvr_limits verify --problems {input.problems} --samples {input.samples}"
         " --template {input.template} --spec {params.spec:q} --out {output.verdicts} --log {log}"
