@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("rlvr_limits.models.fetch", "resolve a model (local dir or hub id@revision) and record it"),
     "check": ("rlvr_limits.check", "before any GPU job: every model x benchmark renders, stops and fits"),
     "plan": ("rlvr_limits.plan", "jobs, tokens and GPU-hours of a configuration, before anything runs"),
-    "sample": ("rlvr_limits.sampling.stage", "sample one shard of responses with the hf or vllm engine"),
+    "sample": ("rlvr_limits.sampling.stage", "draw one block of samples with the hf or vllm engine"),
     "verify": ("rlvr_limits.verify.stage", "verify every sample of a (model, benchmark)"),
     "verify-math": ("rlvr_limits.verify.math.cli", "verify one math response against a gold answer"),
     "passk": ("rlvr_limits.analysis.passk_stage", "unbiased pass@k with bootstrap CIs"),

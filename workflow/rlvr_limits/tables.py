@@ -18,7 +18,7 @@ PROBLEM_COLUMNS = {
     "meta": pl.String,
 }
 
-#: results/samples/{model}/{bench}/{shard}.parquet: one row per sample.
+#: results/samples/{model}/{dataset}/{draw}/{block}.parquet: one row per sample.
 #: `entropy` is the mean per-token entropy (nats) of the distribution each token was drawn from
 #: (exact for the hf engine; the unbiased Monte-Carlo estimate -log p(token) for vLLM).
 SAMPLE_COLUMNS = {

@@ -80,7 +80,7 @@ def counts_from_verdicts(verdicts: pl.DataFrame, source: str = "verdicts") -> pl
         row = dup.row(0, named=True)
         raise UserError(f"{source}: problem {row['problem_id']!r} sample {row['sample_idx']} has "
                         f"{row['len']} verdicts from verifier {row['verifier']!r}; each sample must be "
-                        "verified once (were shards concatenated twice?)")
+                        "verified once (were sample blocks read twice?)")
     counts = verdicts.group_by("verifier", "problem_id", maintain_order=True).agg(
         n=pl.len(), c=pl.col("correct").cast(pl.Int64).sum())
     return conform(counts, COUNT_COLUMNS)
@@ -102,7 +102,7 @@ def check_counts(counts: pl.DataFrame, source: str, n_samples: int | None = None
             row = off.row(0, named=True)
             raise UserError(f"{source}: problem {row['problem_id']!r} (verifier {row['verifier']!r}) has "
                             f"{row['n']} samples but n_samples is {n_samples} ({off.height} problems "
-                            "differ); a sample shard is missing or was written twice: rerun sampling")
+                            "differ); the verdicts were made for another n_samples: rerun verification")
     if k_max is not None:
         short = counts.filter(pl.col("n") < k_max)
         if not short.is_empty():
