@@ -5,6 +5,8 @@ downstream equals byte for byte that of a fresh run with the final settings (hf 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,20 @@ def tables(workdir: Path) -> dict[str, bytes]:
     return {t: (workdir / t).read_bytes() for t in TABLES}
 
 
+def replayed_jobs(workdir: Path, config: dict[str, Any]) -> dict[str, int]:
+    """`snakemake archive` of the run, unpacked beside copies of its inputs: what a dry run there plans."""
+    snakemake(workdir, "archive", "--cores", "1", "--configfile", write_config(workdir, config))
+    replay = workdir / "replay"
+    for inputs in ("models", "data"):
+        shutil.copytree(workdir / inputs, replay / inputs)
+    shutil.copy2(workdir / "benchmarks.yaml", replay / "benchmarks.yaml")
+    subprocess.run(["tar", "--extract", "--file", str(workdir / "results" / "archive.tar.gz"), "--directory",
+                    str(replay)], check=True)
+    (workdir / "results" / "archive.tar.gz").unlink()
+    config = {**config, "manifest": str(replay / "benchmarks.yaml")}
+    return dry(replay, config)[0]
+
+
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     """Fresh runs at n=128 and n=32, to compare with runs that reached those settings from another n."""
@@ -83,6 +99,7 @@ def test_grow_lower_reshard_and_raise_the_limit(tmp_path: Path, fresh: dict[int,
     run(tmp_path, grown)
     assert samples(tmp_path, grown).equals(samples(fresh[128], grown))
     assert tables(tmp_path) == tables(fresh[128])
+    assert replayed_jobs(tmp_path, grown) == {}  # the archive of a grown run draws nothing elsewhere
 
     lower = config_with(base, n_samples=32, k_max=32)
     jobs, sampled, _ = dry(tmp_path, lower)
