@@ -7,6 +7,7 @@ the `.smk` files free of logic.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -138,6 +139,13 @@ class WorkflowConfig:
         self.entropy_matching = self._available("entropy_matching", config.get("entropy_matching", {}),
                                                 lambda e: [e["reference"], *e["sweep"]])
         self._check()
+        #: analyses left out because they need the weights of a model known by its samples only
+        self.imported_left_out = [
+            f"entropy_matching.{name} (its models' samples carry no entropy: {', '.join(imported)} imported)"
+            for name, entry in self.entropy_matching.items()
+            if (imported := [m for m in [entry["reference"], *entry["sweep"]] if self.imported(m)])]
+        self.entropy_matching = {name: entry for name, entry in self.entropy_matching.items()
+                                 if not any(self.imported(m) for m in [entry["reference"], *entry["sweep"]])}
 
     def _available(self, section: str, entries: dict[str, dict[str, Any]], needs: Any) -> dict[str, dict[str, Any]]:
         """The entries whose models all exist; the others are recorded in `skipped_comparisons`."""
@@ -211,7 +219,7 @@ class WorkflowConfig:
             self._check_comparison(name, comp)
         for name, entry in self.entropy_matching.items():
             self._check_entropy_matching(name, entry)
-        for model, bench in self.sampled_pairs():
+        for model, bench in self.drawn_pairs():
             self._check_modality(model, bench)
             self._check_fits(model, bench)
 
@@ -250,6 +258,9 @@ class WorkflowConfig:
         if name == REFERENCE:
             raise UserError(f"config key {key}: the name {REFERENCE!r} is reserved for a benchmark's reference "
                             "responses in the perplexity analysis; rename the model")
+        if "samples" in model:
+            self._check_imported(name, model)
+            return
         if ("path" in model) == ("hf_id" in model):
             raise UserError(f"config key {key}: give exactly one of `path` (local directory) or `hf_id`")
         if "hf_id" in model and "revision" not in model:
@@ -267,6 +278,18 @@ class WorkflowConfig:
             available = sorted(p.stem for p in template.parent.glob("*.yaml"))
             raise UserError(f"config key {key}.template: no template {template} "
                             f"(available: {', '.join(available)})")
+
+    def _check_imported(self, name: str, model: dict[str, Any]) -> None:
+        """A model known by its samples only: no weights to load, files that exist."""
+        key = f"models.{name}"
+        given = [k for k in ("path", "hf_id", "revision", "step") if k in model]
+        given += ["user_supplied"] if model.get("user_supplied") else []
+        if given:
+            raise UserError(f"config key {key}.samples: a model given by its samples has no weights to load; "
+                            f"remove {', '.join(given)}")
+        if not self.import_files(name):
+            raise UserError(f"config key {key}.samples.path: no file matches {model['samples']['path']!r} (relative "
+                            f"to {Path.cwd()})")
 
     def _check_benchmark(self, name: str, bench: dict[str, Any]) -> None:
         key = f"benchmarks.{name}"
@@ -393,7 +416,7 @@ class WorkflowConfig:
         `dataset:` aliases)."""
         if self._draws is None:
             self._draws = {}
-            for model, bench in self.sampled_pairs():
+            for model, bench in self.drawn_pairs():
                 self._draws.setdefault(self.draw_folder(model, bench), (model, []))[1].append(bench)
         return self._draws
 
@@ -409,7 +432,12 @@ class WorkflowConfig:
         return self._plans[folder]
 
     def sample_blocks(self, model: str, bench: str) -> list[str]:
-        """The block files holding (model, bench)'s samples: reused where drawn, planned where missing."""
+        """The block files holding (model, bench)'s samples: reused where drawn, planned where missing; for an
+        imported model, the one block its import writes."""
+        if self.imported(model):
+            n_problems, n_samples = self.sample_region(bench)
+            block = store.Block(0, n_problems, 0, n_samples)
+            return [store.block_path(store.SAMPLES / model / self.dataset(bench) / store.IMPORTED, block)]
         folder = self.draw_folder(model, bench)
         return [store.block_path(folder, b) for b in self.sample_plan(model, bench).blocks_for(
             *self.sample_region(bench))]
@@ -427,7 +455,7 @@ class WorkflowConfig:
 
     def draw_for_folder(self, model: str, dataset: str, draw: str) -> dict[str, Any]:
         """The identity of the draw a sample job's path names (its model, dataset and digest)."""
-        for m, bench in self.sampled_pairs():
+        for m, bench in self.drawn_pairs():
             if m == model and self.dataset(bench) == dataset and self.draw_folder(m, bench).name == draw:
                 return self.draw_identity(m, bench)
         raise UserError(f"results/samples/{model}/{dataset}/{draw}: not a draw of this configuration (its "
@@ -440,7 +468,7 @@ class WorkflowConfig:
              "template": os.path.relpath(self.template_path(self.models[model]["template"])),
              "problems": f"results/problems/{bench}.parquet", "limit": self.benchmarks[bench].get("limit"),
              "max_tokens": self.max_tokens(model, bench), "max_model_len": self.models[model]["max_model_len"]}
-            for model, bench in self.sampled_pairs()]}
+            for model, bench in self.drawn_pairs()]}
 
     def vllm_settings(self, model: str) -> dict[str, Any]:
         """The settings only the vllm engine reads (none for hf models, so they never rerun hf jobs)."""
@@ -490,7 +518,8 @@ class WorkflowConfig:
     def compare_spec(self, comparison: str, bench: str) -> dict[str, Any]:
         comp = self.comparisons[comparison]
         spec = {"comparison": comparison, "kind": comp["kind"], "base": comp["base"],
-                "models": comp["models"], "benchmark": bench, **self.passk_spec(bench),
+                "models": comp["models"], "benchmark": bench, "verifiers": self.benchmarks[bench]["verifiers"],
+                **self.passk_spec(bench),
                 "delta_se_k": self.raw["analysis"]["delta_se_k"]}
         if "guess_filter" in comp:
             spec["guess_filter"] = comp["guess_filter"]
@@ -512,6 +541,34 @@ class WorkflowConfig:
             for model in [entry["reference"], *entry["sweep"]]:
                 pairs[(model, entry["benchmark"])] = None
         return list(pairs)
+
+    def imported(self, model: str) -> bool:
+        """Whether `model` is known by sample files another harness wrote (`samples:`), not by weights."""
+        return "samples" in self.models[model]
+
+    def drawn_pairs(self) -> list[tuple[str, str]]:
+        """The sampled pairs whose model is drawn here (has weights), not imported."""
+        return [(m, b) for m, b in self.sampled_pairs() if not self.imported(m)]
+
+    def import_files(self, model: str) -> list[str]:
+        """The files a `samples.path` (a file or a glob, relative to the run's directory) names, sorted."""
+        return sorted(p for p in glob.glob(self.models[model]["samples"]["path"]) if Path(p).is_file())
+
+    def graded_import(self, model: str) -> bool:
+        """Whether `model` is imported from files that can carry their tool's own grades (an agreement table)."""
+        from rlvr_limits.sampling.importers import GRADED_FORMATS
+
+        return self.imported(model) and self.models[model]["samples"]["format"] in GRADED_FORMATS
+
+    def import_grades(self, model: str, bench: str) -> list[str]:
+        """The source's grades beside an imported block (none for a model with weights)."""
+        if not self.imported(model):
+            return []
+        return [str(Path(self.sample_blocks(model, bench)[0]).with_suffix(".grades.parquet"))]
+
+    def import_spec(self, model: str) -> dict[str, Any]:
+        samples = self.models[model]["samples"]
+        return {"model": model, "match": samples["match"], "unmatched": samples["unmatched"]}
 
     def comparison_benchmarks(self) -> Iterator[tuple[str, str]]:
         for name, comp in self.comparisons.items():
@@ -539,7 +596,17 @@ class WorkflowConfig:
                 for other in comp["models"]:
                     jobs[PerplexityJob(base, other, bench)] = None
                     jobs[PerplexityJob(other, other, bench)] = None
-        return list(jobs)
+        # A model known by its samples only has no weights to score with; its responses can still be scored.
+        return [job for job in jobs if not self.imported(job.scorer)]
+
+    def imported_notes(self) -> list[str]:
+        """What a run leaves out for want of the weights of imported models (printed before any job)."""
+        scorers = sorted({m for comp in self.comparisons.values() for m in [comp["base"], *comp["models"]]
+                          if self.imported(m) and comp["kind"] in ("rl", "distill", "instruct")}
+                         ) if self.raw["analysis"]["perplexity"]["enabled"] else []
+        notes = [f"{m} is known by its samples only: the perplexity with it as the scorer is left out (its "
+                 "responses are still scored by the models with weights)" for m in scorers]
+        return notes + [f"left out: {entry}" for entry in self.imported_left_out]
 
     def perplexity_spec(self, job: PerplexityJob) -> dict[str, Any]:
         scorer = self.models[job.scorer]

@@ -84,11 +84,14 @@ def job_counts(w: WorkflowConfig) -> dict[str, int]:
     """Jobs per rule as the rules expand the configuration (toy rules excepted): sampling jobs are the blocks the
     sample store does not hold yet, the other rules are counted for a run from scratch."""
     pairs = w.sampled_pairs()
+    drawn = w.drawn_pairs()
     jobs: Counter[str] = Counter()
     jobs["problems"] = len({b for _, b in pairs} | {w.dataset(b) for _, b in pairs})
-    jobs["model"] = len({m for m, _ in pairs})
-    jobs["check"] = 1
+    jobs["model"] = len({m for m, _ in drawn})
+    jobs["check"] = 1 if drawn else 0
     jobs["sample"] = sum(len(w.sample_plan(model, benches[0]).new) for model, benches in w.draws().values())
+    jobs["import_samples"] = len({w.sample_blocks(m, b)[0] for m, b in pairs if w.imported(m)})
+    jobs["agreement"] = sum(1 for m, _ in pairs if w.graded_import(m))
     jobs["verify"] = jobs["passk"] = len(pairs)
     perplexity = w.perplexity_jobs()
     jobs["perplexity"] = len(perplexity)
@@ -172,6 +175,9 @@ def render_plan(w: WorkflowConfig, calibration: Calibration) -> str:
     for g in gens:
         lines.append(f"  {g.model:<28}{g.benchmark:<24}{g.prompts:>10,}{g.drawn:>10,}{g.response_tokens:>10,}"
                      f"{g.tokens:>16,}")
+    imported = sorted({m for m, _ in w.sampled_pairs() if w.imported(m)})
+    if imported:
+        lines.append(f"  imported from files, nothing to generate: {', '.join(imported)}")
     lines.append("")
     lines.append(f"GPU-hours of sampling still to spend per model ({calibration.card}; throughput: "
                  "resources/calibration.yaml):")

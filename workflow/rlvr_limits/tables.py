@@ -32,6 +32,15 @@ SAMPLE_COLUMNS = {
     "entropy": pl.Float64,
 }
 
+#: results/samples/{model}/{dataset}/imported/{block}.grades.parquet: the grade an imported model's source
+#: harness gave each of its samples, with the answer it extracted (no rows when it did not grade them all).
+GRADE_COLUMNS = {
+    "problem_id": pl.String,
+    "sample_idx": pl.Int32,
+    "correct": pl.Boolean,
+    "extracted": pl.String,
+}
+
 #: Verdict classes of DESIGN §6 (`memory` and `no_code` come from the code verifier).
 VERDICTS = ("correct", "wrong", "no_answer", "timeout", "error", "memory", "no_code")
 

@@ -14,9 +14,9 @@ localrules:
 
 checkpoint check:
     input:
-        models=lambda wc: expand("results/models/{model}.json", model=sorted({m for m, _ in W.sampled_pairs()})),
-        problems=lambda wc: expand("results/problems/{bench}.parquet", bench=sorted({b for _, b in W.sampled_pairs()})),
-        templates=lambda wc: sorted({template_file(m) for m, _ in W.sampled_pairs()}),
+        models=lambda wc: expand("results/models/{model}.json", model=sorted({m for m, _ in W.drawn_pairs()})),
+        problems=lambda wc: expand("results/problems/{bench}.parquet", bench=sorted({b for _, b in W.drawn_pairs()})),
+        templates=lambda wc: sorted({template_file(m) for m, _ in W.drawn_pairs()}),
     output:
         "results/check.json",
     log:

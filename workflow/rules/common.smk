@@ -22,6 +22,8 @@ except UserError as exc:
 
 if W.missing_checkpoints:
     sys.stderr.write(f"rlvr-limits: {W.missing_message()}\n")
+for note in W.imported_notes():
+    sys.stderr.write(f"rlvr-limits: {note}\n")
 try:
     for note in W.sampling_notes():
         sys.stderr.write(f"rlvr-limits: {note}\n")
@@ -126,11 +128,16 @@ def verifier_code(wildcards):
 
 
 def template_file(model):
-    """The model's prompt template, as an input whose time stamp is ignored (`template_stamp` tracks it)."""
+    """The model's prompt template, as an input whose time stamp is ignored (`template_stamp` tracks it); none
+    for imported samples given without one."""
+    if "template" not in W.models[model]:
+        return []
     return ancient(os.path.relpath(W.template_path(W.models[model]["template"])))
 
 
 def template_stamp(model):
+    if "template" not in W.models[model]:
+        return []
     template = W.models[model]["template"]
     return content_stamp(f"template-{template}", [W.template_path(template)])
 
@@ -203,6 +210,11 @@ def all_targets():
     targets = ["results/provenance.json"]
     for model, bench in W.sampled_pairs():
         targets.append(f"results/passk/{model}/{bench}.parquet")
+        if W.graded_import(model):
+            targets += [
+                f"results/agreement/{model}/{bench}.csv",
+                f"results/agreement/{model}/{bench}.disagreements.csv",
+            ]
     for comparison, comp in W.comparisons.items():
         targets += comparison_figures(comparison)
         targets.append(f"results/tables/{comparison}.csv")

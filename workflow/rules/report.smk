@@ -38,7 +38,7 @@ rule summary_table:
 
 rule provenance:
     input:
-        models=lambda wc: expand("results/models/{model}.json", model=sorted({m for m, _ in W.sampled_pairs()})),
+        models=lambda wc: expand("results/models/{model}.json", model=sorted({m for m, _ in W.drawn_pairs()})),
         problems=lambda wc: expand("results/problems/{bench}.json", bench=sorted({b for _, b in W.sampled_pairs()})),
     output:
         "results/provenance.json",

@@ -32,7 +32,8 @@ STAGE = "compare"
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", required=True,
                         help='JSON: {"comparison", "kind", "base", "models", "benchmark", "k_max", '
-                             '"bootstrap", "ci", "seed", "delta_se_k"}')
+                             '"bootstrap", "ci", "seed", "delta_se_k"; optional "verifiers", those compared '
+                             '(default: every verifier of the counts)}')
     parser.add_argument("--counts", required=True, nargs="+", metavar="MODEL=PATH",
                         help="counts table of every model: MODEL=results/passk/MODEL/BENCH.counts.parquet")
     parser.add_argument("--out", required=True, help="results/compare/{comparison}/{bench}.parquet")
@@ -84,9 +85,12 @@ def run(args: argparse.Namespace) -> int:
                         f"unexpected {extra}")
 
     t0 = time.monotonic()
+    verifiers = get_str_list(spec, "verifiers", STAGE) if "verifiers" in spec else None
     counts = {}
     for name in wanted:
         table = conform(read_parquet(paths[name], required=COUNT_COLUMNS), COUNT_COLUMNS)
+        if verifiers is not None:  # the benchmark's verifiers; an imported model's own grades are not compared
+            table = table.filter(pl.col("verifier").is_in(verifiers))
         check_counts(table, paths[name], k_max=k_max)
         counts[name] = table
     ks = k_grid(k_max)

@@ -15,7 +15,6 @@ matching temperature (null when the sweep does not bracket the reference).
 from __future__ import annotations
 
 import argparse
-import json
 
 import polars as pl
 
@@ -23,7 +22,7 @@ from rlvr_limits.analysis.entropy import matching_temperature, mean_entropy
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_parquet, write_json
 from rlvr_limits.progress import LOG
-from rlvr_limits.sampling.store import read_samples
+from rlvr_limits.sampling.store import parse_region, read_samples
 from rlvr_limits.tables import PROBLEM_COLUMNS
 
 
@@ -35,18 +34,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sweep", required=True, nargs="+", metavar="TEMPERATURE=PATH",
                         help="sample blocks of the other model, each with the temperature it was drawn at")
     parser.add_argument("--out", required=True, help="JSON summary")
-
-
-def parse_region(text: str) -> tuple[int, int]:
-    try:
-        region = json.loads(text)
-    except json.JSONDecodeError:
-        region = None
-    if not (isinstance(region, dict) and set(region) == {"problems", "samples"}
-            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in region.values())):
-        raise UserError(f"entropy --region {text!r}: expected a JSON object {{\"problems\": P, \"samples\": N}} "
-                        "of positive integers")
-    return region["problems"], region["samples"]
 
 
 def parse_sweep(items: list[str]) -> dict[float, list[str]]:
@@ -65,7 +52,7 @@ def parse_sweep(items: list[str]) -> dict[float, list[str]]:
 
 def run(args: argparse.Namespace) -> int:
     sweep = parse_sweep(args.sweep)
-    n_problems, n_samples = parse_region(args.region)
+    n_problems, n_samples = parse_region(args.region, "entropy --region")
     problem_ids = read_parquet(args.problems, required=PROBLEM_COLUMNS)["problem_id"].to_list()
 
     def read(paths: list[str]) -> pl.DataFrame:

@@ -17,5 +17,7 @@ def facet(layers: Sequence[alt.Chart], data: pl.DataFrame, benchmarks: Sequence[
     column = alt.Column("benchmark:N", title=None, sort=list(benchmarks),
                         header=alt.Header(labelFontWeight="bold"))
     if "verifier" in data.columns and data["verifier"].n_unique() > 1:
-        return layered.facet(column=column, row=alt.Row("verifier:N", title="verifier"))
+        # in the order the data lists them (the benchmark's verifiers), an imported source's own grades last
+        order = sorted(data["verifier"].unique(maintain_order=True).to_list(), key=lambda v: v == "imported")
+        return layered.facet(column=column, row=alt.Row("verifier:N", title="verifier", sort=order))
     return layered.facet(column=column)

@@ -49,6 +49,9 @@ SAMPLING_BEHAVIOUR = 1
 BLOCK_PATTERN = r"p\d+-\d+_s\d+-\d+"
 #: A draw's folder name: the first 12 hex digits of the identity's sha256.
 DRAW_PATTERN = r"[0-9a-f]{12}"
+#: The folder of a model's samples imported from another harness's files (sampling/import_stage.py), in place of
+#: a draw: `results/samples/{model}/{dataset}/imported/p0-<P-1>_s0-<n-1>.parquet`.
+IMPORTED = "imported"
 _BLOCK = re.compile(r"p(\d+)-(\d+)_s(\d+)-(\d+)")
 
 
@@ -233,6 +236,19 @@ def _runs(cells: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def _check_positive(value: int, what: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UserError(f"{what} must be a positive integer, got {value!r}")
+
+
+def parse_region(text: str, option: str) -> tuple[int, int]:
+    """A region given on a command line: JSON {"problems": P, "samples": N} of positive integers."""
+    try:
+        region = json.loads(text)
+    except json.JSONDecodeError:
+        region = None
+    if not (isinstance(region, dict) and set(region) == {"problems", "samples"}
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in region.values())):
+        raise UserError(f"{option} {text!r}: expected a JSON object {{\"problems\": P, \"samples\": N}} of "
+                        "positive integers")
+    return region["problems"], region["samples"]
 
 
 def read_samples(paths: Sequence[str], problem_ids: Sequence[str], n_problems: int, n_samples: int) -> pl.DataFrame:

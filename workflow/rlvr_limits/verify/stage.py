@@ -19,8 +19,8 @@ from rlvr_limits import io
 from rlvr_limits.progress import LOG
 from rlvr_limits.sampling.store import read_samples
 from rlvr_limits.sampling.templates import load_template
-from rlvr_limits.tables import PROBLEM_COLUMNS, VERDICT_COLUMNS, VERDICTS, conform
-from rlvr_limits.verify import registry
+from rlvr_limits.tables import GRADE_COLUMNS, PROBLEM_COLUMNS, VERDICT_COLUMNS, VERDICTS, conform
+from rlvr_limits.verify import imported, registry
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "the first `limit` problems (null: all) x sample indices 0..n_samples-1 are verified")
     parser.add_argument("--out", required=True, help="results/verdicts/{model}/{bench}.parquet")
     parser.add_argument("--template", help="the model's prompt template (resources/prompts/NAME.yaml)")
+    parser.add_argument("--grades", help="an imported model's grades of its source (<block>.grades.parquet): when "
+                                         "it has rows, verifier `imported` gives them beside ours")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +62,17 @@ def run(args: argparse.Namespace) -> int:
         sidecar["verifiers"][name] = {**registry.describe(name), "verdicts": dict(counts),
                                       "seconds": round(seconds, 3)}
         LOG.info("%s: %s in %.1f s", name, dict(counts), seconds)
+    if args.grades:
+        grades = io.read_parquet(args.grades, required=GRADE_COLUMNS)
+        if grades.height:
+            table = imported.verify_table(samples, grades, args.grades)
+            tables.append(conform(table.with_columns(verifier=pl.lit("imported")), VERDICT_COLUMNS))
+            counts = Counter(table["verdict"].to_list())
+            sidecar["verifiers"]["imported"] = {"version": str(imported.VERSION), "verdicts": dict(counts),
+                                                "source": args.grades}
+            LOG.info("imported (the source's own grades): %s", dict(counts))
+        else:
+            LOG.info("%s: the source graded not every sample; no `imported` verdicts", args.grades)
     verdicts = pl.concat(tables, how="vertical")
     io.write_parquet(verdicts, args.out)
     io.write_json(sidecar, Path(args.out).with_suffix(".json"))
