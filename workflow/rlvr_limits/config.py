@@ -282,7 +282,7 @@ class WorkflowConfig:
     def _check_imported(self, name: str, model: dict[str, Any]) -> None:
         """A model known by its samples only: no weights to load, files that exist."""
         key = f"models.{name}"
-        given = [k for k in ("path", "hf_id", "revision", "step") if k in model]
+        given = [k for k in ("path", "hf_id", "revision") if k in model]
         given += ["user_supplied"] if model.get("user_supplied") else []
         if given:
             raise UserError(f"config key {key}.samples: a model given by its samples has no weights to load; "

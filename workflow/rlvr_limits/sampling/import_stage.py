@@ -77,11 +77,14 @@ def _parse_spec(text: str) -> dict[str, Any]:
 
 
 class Matcher:
-    """Maps a source record to a problem id of the benchmark, by id or by question text."""
+    """Maps a source record to a problem id of the benchmark: by its id where that is one of ours, else by its
+    question text (`match: auto`), or by one of the two only."""
 
-    def __init__(self, problems: pl.DataFrame, how: str, records: list[Imported]) -> None:
+    def __init__(self, problems: pl.DataFrame, how: str) -> None:
         ids = problems["problem_id"].to_list()
         self.ids = set(ids)
+        self.how = how
+        self.used: Counter[str] = Counter()
         self.by_question: dict[str, str] = {}
         self.ambiguous: dict[str, list[str]] = defaultdict(list)
         for pid, question in zip(ids, problems["question"].to_list(), strict=True):
@@ -89,22 +92,30 @@ class Matcher:
             if key in self.by_question:
                 self.ambiguous[key] += [self.by_question[key], pid]
             self.by_question.setdefault(key, pid)
-        if how == "auto":
-            how = "id" if records and all(r.source_id in self.ids for r in records) else "question"
-        self.how = how
 
     def __call__(self, record: Imported) -> str | None:
-        if self.how == "id":
-            return record.source_id if record.source_id in self.ids else None
+        if self.how in ("auto", "id") and record.source_id in self.ids:
+            self.used["id"] += 1
+            return record.source_id
+        if self.how == "id" or (self.how == "auto" and record.question is None):
+            return None
         if record.question is None:
-            raise UserError(f"{record.where}: the record has no question to match by (its id "
-                            f"{record.source_id!r} is not a problem id of the benchmark); set `match: id` if its "
-                            "ids are ours")
+            raise UserError(f"{record.where}: the record has no question to match by; set `match: id` or `auto`")
         key = normalized(record.question)
         if key in self.ambiguous:
             raise UserError(f"{record.where}: its question is the question of several problems "
                             f"({', '.join(sorted(set(self.ambiguous[key])))}); match by id instead")
-        return self.by_question.get(key)
+        pid = self.by_question.get(key)
+        if pid is not None:
+            self.used["question"] += 1
+        return pid
+
+    @property
+    def matched_by(self) -> str:
+        """How the records found their problems: id, question, or both (with counts)."""
+        if len(self.used) > 1:
+            return ", ".join(f"{how} ({n})" for how, n in sorted(self.used.items()))
+        return next(iter(self.used), self.how)
 
 
 def _sha256(path: Path) -> str:
@@ -129,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     if block.problem_stop > problems.height:
         raise UserError(f"--block {block.name}: {args.problems} has only {problems.height} problems")
     records = list(read_source(args.format, files))
-    match = Matcher(problems, spec["match"], records)
+    match = Matcher(problems, spec["match"])
     position = {pid: i for i, pid in enumerate(problems["problem_id"].to_list())}
     questions = dict(zip(problems["problem_id"], problems["question"], strict=True))
 
@@ -151,13 +162,14 @@ def run(args: argparse.Namespace) -> int:
                             f"{samples[index].where})")
         samples[index] = record
     if unmatched:
-        examples = "; ".join(f"{r.where} ({r.source_id or (r.question or '')[:60]!r})" for r in unmatched[:3])
+        firsts = list({r.where: r for r in unmatched}.values())[:3]  # a line may hold several responses
+        examples = "; ".join(f"{r.where} ({r.source_id or (r.question or '')[:60]!r})" for r in firsts)
         if spec["unmatched"] == "error":
-            raise UserError(f"{len(unmatched)} records match no problem of {args.problems} (matched by "
-                            f"{match.how}), e.g. {examples}; set `unmatched: ignore` in the model's `samples:` "
+            raise UserError(f"{len(unmatched)} records match no problem of {args.problems} (match: "
+                            f"{spec['match']}), e.g. {examples}; set `unmatched: ignore` in the model's `samples:` "
                             "to skip them")
-        LOG.warning("import %s: %d records match no problem (matched by %s) and are skipped, e.g. %s",
-                    spec["model"], len(unmatched), match.how, examples)
+        LOG.warning("import %s: %d records match no problem (match: %s) and are skipped, e.g. %s",
+                    spec["model"], len(unmatched), spec["match"], examples)
 
     n = block.sample_stop
     wanted = problems["problem_id"].to_list()[:block.problem_stop]
@@ -189,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
         "block": {"name": block.name, "problems": block.problem_stop, "samples": n},
         "format": args.format,
         "files": {str(path): _sha256(path) for path in files},
-        "matched_by": match.how,
+        "matched_by": match.matched_by,
         "records": len(records),
         "unmatched": len(unmatched),
         "outside_the_block": outside,
@@ -202,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
     }, Path(args.out).with_suffix(".json"))
     LOG.info("import %s: %d problems x %d samples from %d %s records (matched by %s; %d unmatched, %d past the "
              "block); source grades: %s; left null: %s", spec["model"], len(wanted), n, len(records), args.format,
-             match.how, len(unmatched), outside, "kept" if graded else "none", ", ".join(absent) or "nothing more")
+             match.matched_by, len(unmatched), outside, "kept" if graded else "none",
+             ", ".join(absent) or "nothing more")
     return 0
 
 
