@@ -16,6 +16,9 @@ from rlvr_limits.io import read_parquet
 from rlvr_limits.sampling.store import read_samples
 from test_workflow import planned_jobs, planned_outputs, snakemake, tiny_config, write_config
 
+#: Deselected by default (two minutes of Snakemake runs); `pytest -m rerun` runs it, as .ci/run does.
+pytestmark = pytest.mark.rerun
+
 TABLES = [f"results/{kind}/base/tiny.parquet" for kind in ("verdicts", "passk")]
 
 
