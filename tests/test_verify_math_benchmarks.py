@@ -22,6 +22,9 @@ SIZES = {"math500": 500, "aime24": 30, "amc23": 40, "gsm8k": 1319, "minerva_math
 ACCEPTED_CROSS_PAIRS = {
     ("math500", "5", "x=5"): "an answer written as an assignment: `x=5` answers 5 (policy: a left-hand side "
                              "that names the answer is dropped)",
+    ("minerva_math", "928", "927.5"): "Minerva's golds are rounded values, integer ones at their last digit: "
+                                      "927.5 rounds to 928 (the neighbouring problem's value differs from this "
+                                      "one only below the gold's printed precision)",
 }
 
 

@@ -24,7 +24,7 @@ from rlvr_limits.verify.math.compare import NeedSympy, Refused, Rules, Symbolic,
 from rlvr_limits.verify.math.extract import extract_answer
 from rlvr_limits.verify.math.normalize import clean
 from rlvr_limits.verify.math.pool import Pool, cpu_count
-from rlvr_limits.verify.math.structure import Atom, Node, parse_answer
+from rlvr_limits.verify.math.structure import Atom, Group, Node, parse_answer
 from rlvr_limits.verify.math.verdict import CORRECT, ERROR, NO_ANSWER, TIMEOUT, WRONG, Verdict
 
 #: Benchmarks whose numeric golds are rounded values, matched at their printed significant figures.
@@ -50,6 +50,11 @@ class Gold:
     node: Node
     numeric: bool
     rules: Rules
+
+    @property
+    def parts(self) -> int:
+        """How many answers a bare list gold asks for (`0.125, 0.4`: 2); 1 for anything else."""
+        return len(self.node.items) if isinstance(self.node, Group) and not self.node.braced else 1
 
     @property
     def key(self) -> tuple[str, str | None, Fraction | None]:
@@ -126,7 +131,7 @@ def first_pass(task: tuple[object, ...]) -> Outcome:
             clear_caches()
         gold = parse_gold(str(gold_text), None if benchmark is None else str(benchmark),
                           tolerance if isinstance(tolerance, Fraction) else None)
-        answer = extract_answer(str(response), gold.numeric, bool(truncated))
+        answer = extract_answer(str(response), gold.numeric, bool(truncated), gold.parts)
         if answer is None:
             return Outcome(NO_ANSWER, seconds=time.perf_counter() - started)
         key = canonical(answer) or answer

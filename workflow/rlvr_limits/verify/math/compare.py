@@ -7,13 +7,14 @@ the whole comparison in a worker process where `Rules.symbolic` is the guarded s
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
 from rlvr_limits.verify.math import evaluate, normalize
-from rlvr_limits.verify.math.structure import Atom, Group, Matrix, Node, Relation, Seq, Text, Union, is_name
+from rlvr_limits.verify.math.structure import Atom, Group, Matrix, Node, Relation, Seq, Text, Time, Union, is_name
 
 
 class NeedSympy(Exception):
@@ -43,6 +44,10 @@ _BASED = re.compile(r"(?<!\d)(\d++)_\{?+(\d++)\}?+")
 _PROSE = re.compile(r"(?<![\\a-zA-Z])[a-zA-Z]{8,}")
 _DEGREES_TO_RADIANS = "\\frac{\\pi}{180}"
 MIN_SIGFIGS = 3
+#: names of arbitrary constants an answer may choose differently from the gold (`K` for `k`, `c_1` for `C_1`): the
+#: letters C and K in either case, numbered from 1 (`I_0`, `V_0` name given quantities, not constants)
+_CONSTANT = re.compile(r"[CcKk](?:_[1-9]\d*+)?")
+MAX_RENAMED = 4  # at most 4! renamings are tried
 
 
 def equal(gold: Node, pred: Node, rules: Rules) -> bool:
@@ -51,6 +56,8 @@ def equal(gold: Node, pred: Node, rules: Rules) -> bool:
         return True
     if isinstance(gold, Relation) or isinstance(pred, Relation):
         return _relation_equal(gold, pred, rules)
+    if isinstance(gold, Time) or isinstance(pred, Time):
+        return isinstance(gold, Time) and isinstance(pred, Time) and gold.same(pred)
     if isinstance(gold, Text) or isinstance(pred, Text):
         return _text(gold) == _text(pred)
     if isinstance(gold, Atom):
@@ -285,7 +292,22 @@ def scalar_equal(gold: Atom, pred: Atom, rules: Rules) -> bool:
         if rules.symbolic is None:
             raise NeedSympy("numerically undecided")
         return rules.symbolic(gold.core, pred.core, rules, scales)
-    return False
+    return any(_numbers_equal(g_expr, candidate, rules, None) for candidate in _renamings(g_expr, p_expr))
+
+
+def _renamings(gold: evaluate.Expr, pred: evaluate.Expr) -> Iterator[evaluate.Expr]:
+    """`pred` with its arbitrary constants named as the gold's: when the two differ only in the names of such
+    constants (`_CONSTANT`), every one-to-one renaming of them, the same letters ignoring case first."""
+    only_gold = sorted(gold.symbols - pred.symbols)
+    only_pred = sorted(pred.symbols - gold.symbols)
+    if not only_gold or len(only_gold) != len(only_pred) or len(only_gold) > MAX_RENAMED:
+        return
+    if not all(_CONSTANT.fullmatch(name) for name in (*only_gold, *only_pred)):
+        return
+    same_letters = {p: g for p in only_pred for g in only_gold if p.lower() == g.lower()}
+    first = [tuple(same_letters[p] for p in only_pred)] if len(same_letters) == len(only_pred) else []
+    for order in dict.fromkeys([*first, *itertools.permutations(only_gold)]):
+        yield evaluate.renamed(pred, dict(zip(only_pred, order, strict=True)))
 
 
 def _readable(text: str) -> bool:
@@ -312,9 +334,18 @@ def _numbers_equal(gold: evaluate.Expr, pred: evaluate.Expr, rules: Rules,
         return True
     if rules.tolerance is not None and gold.literal is not None and pred.is_constant:
         return bool(evaluate.within(pred, gold.literal.value, rules.tolerance))
-    if rules.approximate and gold.literal is not None and gold.literal.is_decimal and pred.is_constant:
+    if rules.approximate and gold.literal is not None and pred.is_constant:
+        # A rounded gold (Minerva's physics values): right if the answer rounds to it at the gold's printed
+        # precision, or if both are roundings of one value, each at its own printed precision, with the answer
+        # printed to at least 3 significant figures (or as many as the gold has).
         lit = gold.literal
-        return bool(evaluate.within(pred, lit.value, lit.unit / 2))
+        if evaluate.within(pred, lit.value, lit.unit / 2):
+            return True
+        if printed is not None and printed.sigfigs >= min(MIN_SIGFIGS, lit.sigfigs):
+            # the two rounding intervals must overlap, not just touch (4.6 is not a rounding of 4.5's value)
+            overlap = (lit.unit + printed.unit) / 2 - min(lit.unit, printed.unit) / 1000
+            return bool(evaluate.within(pred, lit.value, overlap))
+        return False
     if printed is not None and printed.is_decimal and gold.is_constant and (
             gold.exact is not None or evaluate.real_value(gold) is not None):
         return printed.sigfigs >= MIN_SIGFIGS and bool(evaluate.within(gold, printed.value, printed.unit / 2))

@@ -57,6 +57,26 @@ def _symbols(node: Node, out: set[str]) -> None:
             _symbols(child, out)
 
 
+def _renamed_node(node: Node, mapping: dict[str, str]) -> Node:
+    tag = node[0]
+    if tag == "s":
+        return ("s", mapping.get(node[1], node[1]))
+    if tag in ("+", "*"):
+        return (tag, tuple(_renamed_node(child, mapping) for child in node[1]), *node[2:])
+    if tag in ("f", "call"):
+        return (tag, node[1], _renamed_node(node[2], mapping), *node[3:])
+    if tag in ("n", "c"):
+        return node
+    return (tag, *(_renamed_node(child, mapping) for child in node[1:]))
+
+
+def renamed(expr: Expr, mapping: dict[str, str]) -> Expr:
+    """`expr` with some of its variables renamed (its values are cached under a text of its own)."""
+    label = ",".join(f"{a}->{b}" for a, b in sorted(mapping.items()))
+    return Expr(f"{expr.text}\x00{label}", _renamed_node(expr.node, mapping),
+                frozenset(mapping.get(name, name) for name in expr.symbols), expr.exact, expr.literal)
+
+
 def _exact(node: Node) -> Fraction:
     """The exact rational value, or Unsupported when the value is not (provably) rational."""
     tag = node[0]

@@ -20,6 +20,8 @@ _BRACES = re.compile(r"\\[{}]|[{}]")
 _JOINER = re.compile(r"(?:\s|\$|\\\(|\\\)|\\\[|\\\]|\\quad|\\qquad|\\text\{\s*(?:and|,)\s*\}|,|\band\b)*")
 _JOIN_WORD = re.compile(r",|\band\b")
 _MAX_JOINED = 32
+#: a comma outside braces: the box already lists several answers
+_TOP_LEVEL_COMMA = re.compile(r"^(?:[^{},]++|\{(?:[^{}]++|\{[^{}]*+\})*+\})*+,")
 
 _ANSWER_COLON = re.compile(r"(?<!\s)\s*+(?:\*\*|__)?+\s*+[:：]")
 #: a number (never the tail of a longer one); a minus sign right after a letter, digit or bracket is subtraction
@@ -103,8 +105,10 @@ def _last_box_start(text: str, before: int) -> tuple[int, str] | None:
     return best if best[0] >= 0 else None
 
 
-def boxed(text: str) -> str | None:
-    """Content of the last box, joined with the boxes right before it when only ',' or 'and' separate them."""
+def boxed(text: str, parts: int = 1) -> str | None:
+    """Content of the last box, joined with the boxes right before it when only ',' or 'and' separate them; and
+    when the gold is a list of `parts` answers and the last box holds one, the last `parts` boxes, wherever they
+    stand (a multi-part question answered part by part)."""
     found = _last_box_start(text, len(text))
     for _ in range(_MAX_BOX_TRIES):  # boxes that never close are skipped, a bounded number of times
         if found is None:
@@ -129,6 +133,14 @@ def boxed(text: str) -> str | None:
             break
         contents.append(prev_box[0])
         start = previous[0]
+    if parts > 1 and len(contents) == 1 and not _TOP_LEVEL_COMMA.search(contents[0]):
+        while len(contents) < min(parts, _MAX_JOINED):
+            previous = _last_box_start(text, start)
+            prev_box = None if previous is None else _box_at(text, previous[0], previous[1])
+            if prev_box is None or prev_box[1] > start:
+                break
+            contents.append(prev_box[0])
+            start = previous[0]
     return ", ".join(reversed(contents))
 
 
@@ -230,20 +242,21 @@ def _minerva(text: str) -> str | None:
     return text[start:stop].strip() or None
 
 
-def extract_answer(response: str, numeric_gold: bool, truncated: bool = False) -> str | None:
+def extract_answer(response: str, numeric_gold: bool, truncated: bool = False, parts: int = 1) -> str | None:
     """The final answer written in `response`, or None when it has none. A `truncated` response (cut at the
-    token limit) never gets the last-number fallback: its last number is a step of unfinished work."""
+    token limit) never gets the last-number fallback: its last number is a step of unfinished work. `parts`: how
+    many answers the gold lists (boxes of a multi-part answer are gathered)."""
     text = final_text(response)
     if text is None:
         return None
     tagged = answer_tag(text)
     if tagged is not None:
-        return _extract(tagged, numeric_gold, truncated) or _clean_fragment(tagged)
-    return _extract(text, numeric_gold, truncated)
+        return _extract(tagged, numeric_gold, truncated, parts) or _clean_fragment(tagged)
+    return _extract(text, numeric_gold, truncated, parts)
 
 
-def _extract(text: str, numeric_gold: bool, truncated: bool) -> str | None:
-    answer = boxed(text)
+def _extract(text: str, numeric_gold: bool, truncated: bool, parts: int) -> str | None:
+    answer = boxed(text, parts)
     if answer is not None:
         return answer.strip() or None
     minerva = _minerva(text)

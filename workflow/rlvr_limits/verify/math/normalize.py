@@ -62,8 +62,18 @@ _TRAILING_TEXT = re.compile(r"\\text\{[^{}]*\}(?:\^\{?-?\d\}?)?$")
 #: comma or point precedes it, so a failed match costs time linear in the text (prose inside a box included)
 _NUMBER_WITH_UNITS = re.compile(
     r"\{?+([+-]?+(?<![\d,.])(?:\d{1,3}(?:,\d{3})++(?:\.\d*+)?+|\d++(?:\.\d*+)?+|\.\d++)(?:e[+-]?+\d++)?+)\}?+"
-    r"((?:[a-zA-Z]++(?:\^\{?+-?+\d\}?+)?+|/|\\cdot|\.)++)")
+    r"((?:[a-zA-Z]++(?:\^\{?+-?+\d\}?+)?+|/|\\cdot|\\mu ?+|\.)++)")
 _WORD = re.compile(r"[a-zA-Z]+")
+#: a unit word after an expression that is not a plain number (`144\\pi\\;cm^{2}`, `\\frac{1}{2}cm`): cleaned
+#: answers keep a space only after a command, and a word right after a closing brace is not a product's factor
+_UNIT_AFTER_EXPRESSION = re.compile(r"(?: |(?<=\}))([a-zA-Z]{2,}+)(?:\^\{?+-?+\d\}?+)?+$")
+#: `C_{50}^{3}` and `C^{3}_{50}` (the combinations notation of many textbooks) → `\binom{50}{3}`
+_C_SUB_SUP = re.compile(r"(?<![A-Za-z\\])C_(\{[^{}]*+\}|\w)\^(\{[^{}]*+\}|\w)")
+_C_SUP_SUB = re.compile(r"(?<![A-Za-z\\])C\^(\{[^{}]*+\}|\w)_(\{[^{}]*+\}|\w)")
+#: the value of a quantity at time zero written as an application, `V(0)` or `\theta(0)`, → `V_{0}`
+_AT_ZERO = re.compile(r"(?<![A-Za-z\\])([A-Za-z]|\\(?:alpha|beta|gamma|delta|epsilon|theta|lambda|mu|nu|rho|"
+                      r"sigma|tau|phi|chi|psi|omega|Phi|Psi|Omega|Theta|Lambda))\(0\)")
+_ANGSTROM = re.compile(r"\\AA(?![a-zA-Z])|\\mathring\{A\}|\\angstrom(?![a-zA-Z])")
 _TRAILING_PER = re.compile(r"(?:/|\\cdot|\\text\{per\})$")
 _DEGREE_WORDS = re.compile(r"(?:\\text\{(?:degrees?|deg)\}|degrees?)$")
 _PERCENT_WORDS = re.compile(r"(?:%|\\text\{percent\}|percent)$")
@@ -132,10 +142,14 @@ def _text_commands(s: str) -> str:
         name = match.group(1)
         content = _text_commands(s[match.end():close]).strip()
         out.append(s[pos:match.start()])
+        # a one-letter upright symbol that ends an answer after a quantity is its unit (`10^{-6}\,\mathrm{H}`),
+        # except the upright constants e, i and the differential d
+        unit = (name == "mathrm" and len(content) == 1 and content.isalpha() and content not in "eid"
+                and close == len(s) - 1 and s[:match.start()].strip() != "")
         if name == "operatorname" and content.isalpha():
             out.append("\\" + content + " ")
-        elif name in _UNWRAP or (_SINGLE_SYMBOL.fullmatch(content) and (
-                name not in _TEXT_LIKE or content.replace(".", "").isdigit())):
+        elif not unit and (name in _UNWRAP or (_SINGLE_SYMBOL.fullmatch(content) and (
+                name not in _TEXT_LIKE or content.replace(".", "").isdigit()))):
             out.append(content)
         elif content:
             out.append("\\text{" + _WHITESPACE.sub(" ", content) + "}")
@@ -158,7 +172,13 @@ def clean(text: str) -> str:
     s = _SIZING.sub("", s)
     s = _MATRIX_ENV.sub(lambda m: f"\\{m.group(1)}{{pmatrix}}", s)
     s = _ALIAS.sub(lambda m: _ALIASES[m.group(1)], s)
+    if "C" in s:
+        s = _C_SUB_SUP.sub(lambda m: f"\\binom{{{_braced(m.group(1))}}}{{{_braced(m.group(2))}}}", s)
+        s = _C_SUP_SUB.sub(lambda m: f"\\binom{{{_braced(m.group(2))}}}{{{_braced(m.group(1))}}}", s)
+    if "(0)" in s:
+        s = _AT_ZERO.sub(r"\1_{0}", s)
     if "\\" in s:
+        s = _ANGSTROM.sub(r"\\text{Å}", s)
         s = _text_commands(s)
     s = _AND_OR_TEXT.sub(",", s)
     s = _AND_OR_WORD.sub(",", s)
@@ -166,6 +186,10 @@ def clean(text: str) -> str:
     s = s.replace("\\%", "%").replace(">=", "\\ge ").replace("<=", "\\le ").replace("!=", "\\ne ")
     s = _spaces(s).rstrip(".,;").lstrip(",;")
     return _unbox(s)
+
+
+def _braced(group: str) -> str:
+    return group[1:-1] if group.startswith("{") else group
 
 
 def split_percent(atom: str) -> tuple[str, bool]:
@@ -190,8 +214,9 @@ def split_degrees(atom: str) -> tuple[str, bool]:
 
 
 def split_units(atom: str) -> str:
-    """Drop trailing units: any `\\text{}` group (`5\\text{cm}^2`), and unit words after a plain number
-    (`18dollars`, `0.5978bits/s`; a word of one or two letters only if it is a known unit, so `5x` stays)."""
+    """Drop trailing units: any `\\text{}` group (`5\\text{cm}^2`), unit words after a plain number
+    (`18dollars`, `0.5978bits/s`; a word of one or two letters only if it is a known unit, so `5x` stays), and a
+    unit word after an expression (`144\\pi cm^{2}`)."""
     core = atom
     for _ in range(4):
         match = _TRAILING_TEXT.search(core)
@@ -202,8 +227,12 @@ def split_units(atom: str) -> str:
             break
         core = head
     match = _NUMBER_WITH_UNITS.fullmatch(core)
-    if match is not None and all(len(w) > 2 or w in _SHORT_UNITS for w in _WORD.findall(match.group(2))):
-        core = match.group(1)
+    if match is not None and all(len(w) > 2 or w in _SHORT_UNITS
+                                 for w in _WORD.findall(match.group(2).replace("\\mu", ""))):
+        return match.group(1)
+    match = _UNIT_AFTER_EXPRESSION.search(core)
+    if match is not None and match.start() > 0 and (len(match.group(1)) > 2 or match.group(1) in _SHORT_UNITS):
+        return core[:match.start()]
     return core
 
 

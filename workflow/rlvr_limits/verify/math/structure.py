@@ -34,6 +34,24 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
+class Time:
+    """A time of day (`7:45`, `7:45\\text{p.m.}`, `6am`): hour and minute, and am/pm when written."""
+
+    text: str
+    hour: int
+    minute: int
+    half: str | None
+
+    def same(self, other: Time) -> bool:
+        """The same time; without am/pm on one side, the same reading of a 12-hour clock."""
+        if self.minute != other.minute:
+            return False
+        if self.half and other.half:
+            return (self.hour % 12, self.half) == (other.hour % 12, other.half)
+        return self.hour % 12 == other.hour % 12
+
+
+@dataclass(frozen=True, slots=True)
 class Seq:
     """A bracketed sequence: tuple, point, vector or interval (the brackets are part of the answer)."""
 
@@ -79,7 +97,7 @@ class Relation:
         return all(op == "=" for op in self.ops)
 
 
-Node = Atom | Text | Seq | Group | Union | Matrix | Relation
+Node = Atom | Text | Time | Seq | Group | Union | Matrix | Relation
 
 _RELATIONS = ("\\approx", "\\le", "\\ge", "\\ne", "=", "<", ">")
 _LIST_SEPARATORS = (",", ";")
@@ -92,7 +110,21 @@ _RELATION_OPS = {"\\approx": "=", "\\le": "<=", "\\ge": ">=", "\\ne": "!=", "=":
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _MATRIX_BEGIN, _MATRIX_END = "\\begin{pmatrix}", "\\end{pmatrix}"
 _IN_PREFIX = re.compile(r"(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?\\in(?![a-zA-Z])")
-_NAME = re.compile(r"(?:[A-Za-z]|\\[a-zA-Z]+)(?:_(?:\{[^{}]*\}|[A-Za-z0-9]))?'*(?:\([^()]*\))?")
+_NAME = re.compile(r"(?:[A-Za-z]|\\[a-zA-Z]+)(?:_(?:\{[^{}]*\}|[A-Za-z0-9]))?'*(?:\([^()]*\))?"
+                   r"|(?:[A-Za-z]|\\[a-zA-Z]+)(?:_(?:\{[^{}]*\}|[A-Za-z0-9]))?\^(?:\{-?\w+\}|[A-Za-z])\([^()]*\)")
+#: a set written by its condition: `\{x \mid 1 < x \le 4\}`, `\{x | ...\}`, `\{x : ...\}`
+_SET_BUILDER = re.compile(r"\A((?:[A-Za-z]|\\[a-zA-Z]++)(?:\\in[^|:]*+)?+)(?:\\mid|\||:)(.+)")
+_TIME = re.compile(r"(\d{1,2})(?::(\d{2}))?(?:\\text\{)?(?:([aApP])\.?[mM]\.?)?\}?")
+_ORDINAL = re.compile(r"(?<!\d)(\d++)(st|nd|rd|th)")
+_ORDINAL_WORDS = {word: n for n, word in enumerate((
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+    "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
+    "twentieth"), start=1)}
+_NUMBER_WORDS = {word: n for n, word in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"))}
+#: nouns an ordinal may name (`\text{Ninth grade}`, `3rd place`)
+_COUNTED = ("", "grade", "place", "term", "day", "floor", "row", "round", "year", "position", "time", "century")
 
 
 def _scan(s: str) -> list[tuple[int, str]]:
@@ -176,12 +208,39 @@ def _wrapped(s: str) -> tuple[str, str, str] | None:
 
 
 def _atom(s: str) -> Node:
+    time = _TIME.fullmatch(s[6:-1] if s.startswith("\\text{") and s.endswith("}") else s)
+    if time is not None and (time.group(2) or time.group(3)):
+        hour, minute, half = int(time.group(1)), int(time.group(2) or 0), time.group(3)
+        if hour <= 24 and minute < 60:
+            return Time(s, hour, minute, f"{half.lower()}m" if half else None)
     core, percent = normalize.split_percent(s)
     core, degrees = normalize.split_degrees(core)
     core = normalize.split_units(core)
+    ordinal = _ORDINAL.fullmatch(core)
+    if ordinal is not None and _ordinal_suffix(int(ordinal.group(1))) == ordinal.group(2):
+        return Atom(s, ordinal.group(1))
     if normalize.is_text(core):
-        return Text(s, normalize.text_form(core))
+        form = normalize.text_form(core)
+        number = _counted_number(form)
+        return Atom(s, str(number)) if number is not None else Text(s, form)
     return Atom(s, core, percent, degrees)
+
+
+def _ordinal_suffix(n: int) -> str:
+    if n % 100 in (11, 12, 13):
+        return "th"
+    return {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+def _counted_number(form: str) -> int | None:
+    """The number a word answer states: a number word (`seven`), or an ordinal alone or before the noun it
+    counts (`ninth`, `ninthgrade`); text forms have no spaces, so the noun is matched as a suffix."""
+    if form in _NUMBER_WORDS:
+        return _NUMBER_WORDS[form]
+    for word, n in _ORDINAL_WORDS.items():
+        if form.startswith(word) and form[len(word):] in _COUNTED:
+            return n
+    return None
 
 
 def _group(s: str, items: list[Node], braced: bool) -> Node:
@@ -225,6 +284,9 @@ def parse_answer(s: str, depth: int = 0) -> Node:
         opening, closing, inside = wrapped
         items = [p for p in _split(inside, _scan(inside), _LIST_SEPARATORS)[0] if p]
         if opening == "\\{":
+            builder = _SET_BUILDER.fullmatch(inside)
+            if builder is not None and len(items) == 1 and _scan(builder.group(2)):
+                return parse_answer(builder.group(2), depth + 1)  # the set of the condition's solutions
             return _group(s, [parse_answer(p, depth + 1) for p in items], braced=True)
         if len(items) > 1 or opening == "\\langle":
             return Seq(s, opening, closing, tuple(parse_answer(p, depth + 1) for p in items))
