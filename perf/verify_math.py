@@ -225,6 +225,9 @@ NOTES = {
                                                    "cut; Math-Verify cannot read `{\\text{(E)}}.`"),
     ("math500", "302", "{5}."): ("ours", "the response states `our final answer is ${5}.$` before the cut"),
     ("olympiadbench", "318", "1938"): ("ours", "the response states its answer 1938 before the cut"),
+    ("minerva_math", "101", "-\\sin (3 t) / 5+ C_{1} \\sin (2 t)+C_{3} \\cos (2 t)"): (
+        "ours", "the perturbation only renames an arbitrary constant (C_2 to C_3): the same general solution "
+                "(policy: arbitrary constants)"),
 }
 _DECIMAL = re.compile(r"-?\d*\.\d+")
 

@@ -122,3 +122,15 @@ def test_multi_part_answers_boxed_part_by_part(benchmark: str, index: int, answe
 
 def test_coarse_golds_only_on_benchmarks_of_rounded_values() -> None:
     assert status("4.49\\times10^{33}", "minerva_math", 1, "math500") == "wrong"  # exact golds stay exact
+
+
+def test_an_answer_stated_in_a_closing_display_equation() -> None:
+    """No box and no answer line: a display equation that ends the response is its answer (not for a plain-number
+    gold, whose fallback stays the last number, nor for a response cut at the token limit)."""
+    response = ("The current through the capacitor decays from its initial value:\n"
+                "\\[\n  I(t) = I_0 e^{-t/(RC)}\n\\]\n")
+    assert verify(response, gold("minerva_math", 86), "minerva_math").correct
+    assert verify(response, gold("minerva_math", 86), "minerva_math", truncated=True).status == "no_answer"
+    assert verify(response + "\nNext we check the units.", gold("minerva_math", 86), "minerva_math").status \
+        == "no_answer"
+    assert verify("So $$ V(t) = V_0 e^{-2t/(RC)} $$.", gold("minerva_math", 86), "minerva_math").status == "wrong"

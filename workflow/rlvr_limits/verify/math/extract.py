@@ -3,8 +3,9 @@
 Order (first that yields an answer wins): the last `\\boxed{}`/`\\fbox{}` (brace-matched, `\\boxed 5` too;
 adjacent boxes joined when only a comma or "and" separates them), Minerva's "final answer is $X$. I hope",
 the last of "final answer is", `Answer:` and "the answer is" (in that order when they coincide), and, only
-when the gold is a plain number and the response was not cut at the token limit, the last number in the text
-if it stands alone (`stands_alone`). Only the text after the last `</think>` counts; a response that opened
+when the response was not cut at the token limit: for a gold that is a plain number, the last number in the
+text if it stands alone (`stands_alone`); for any other gold, a display equation that ends the response
+(`closing_display`). Only the text after the last `</think>` counts; a response that opened
 `<think>` and never closed it has no answer. When that text holds an `<answer>...</answer>` pair (the R1-style
 prompt asks for one), only the last pair's content counts, and it is the answer itself when no rule above finds
 one inside it. Every step is a linear scan, so a 200 kB response costs a few milliseconds at most.
@@ -265,4 +266,19 @@ def _extract(text: str, numeric_gold: bool, truncated: bool, parts: int) -> str 
     answer = _after_markers(text)
     if answer is not None:
         return answer
-    return last_number(text) if numeric_gold and not truncated else None
+    if truncated:
+        return None
+    return last_number(text) if numeric_gold else closing_display(text)
+
+
+def closing_display(text: str) -> str | None:
+    """The content of a display equation (`\\[..\\]`, `$$..$$`) that ends the response, only punctuation
+    after it: a response that states its result that way and boxes nothing has answered with it."""
+    tail = text[-_MAX_LINE:].rstrip().rstrip(".")
+    for opening, closing in (("\\[", "\\]"), ("$$", "$$")):
+        if tail.endswith(closing):
+            start = tail.rfind(opening, 0, len(tail) - len(closing))
+            content = tail[start + len(opening):len(tail) - len(closing)].strip() if start >= 0 else ""
+            if content and opening not in content:
+                return content
+    return None
