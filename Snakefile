@@ -30,6 +30,7 @@ include: "workflow/rules/passk.smk"
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/explorer.smk"
 include: "workflow/rules/toy.smk"
 
 

@@ -6,6 +6,7 @@ real code path of every rule runs in well under two minutes.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -245,6 +246,29 @@ def test_report_and_figures_draw_offline(finished_run: tuple[Path, dict[str, Any
         dom = browse(figure.as_uri(), "--dump-dom", workdir=workdir)
         assert 'class="marks"' in dom.stdout or "<canvas" in dom.stdout, f"{figure.name} did not draw"
         assert not console_errors(dom.stderr), (figure.name, console_errors(dom.stderr))
+
+
+def selftest(page: Path, category: str, workdir: Path) -> dict[str, Any]:
+    """What the explorer saw when it opened a category and clicked its first problem (`#selftest=...`)."""
+    dom = browse(f"{page.as_uri()}#selftest={category}", "--dump-dom", workdir=workdir)
+    assert not console_errors(dom.stderr), console_errors(dom.stderr)  # a blocked request would log one
+    found = re.search(r'<pre id="selftest"[^>]*>([^<]*)</pre>', dom.stdout)
+    assert found and found.group(1), dom.stdout[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_explorer_filters_and_opens_problems_offline(finished_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, _ = finished_run
+    page = workdir / "results" / "explorer" / "rl_vs_base" / "tiny.html"
+    text = page.read_text()
+    assert "Content-Security-Policy" in text and not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", text)
+    summary = json.loads((workdir / "results" / "compare" / "rl_vs_base" / "tiny.json").read_text())
+    counts = next(r for r in summary["results"] if r["verifier"] == "math")["coverage"]["counts"]
+    for category, expected in counts.items():
+        seen = selftest(page, category, workdir)
+        assert (seen["filter"], seen["rows"]) == (category, expected), seen
+        if expected:  # the first problem opened: each model's responses, each with its verdict
+            assert seen["opened"] and seen["responses"] >= 2 and seen["verdicts"] >= seen["responses"], seen
 
 
 def test_archive_replays_without_resampling(finished_run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:

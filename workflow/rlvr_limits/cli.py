@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "guessed": ("rlvr_limits.analysis.guess_stage", "problems a direct-answer run guesses (the AIME filter)"),
     "compare": ("rlvr_limits.analysis.compare_stage", "paired pass@k differences, crossover, coverage"),
     "tables": ("rlvr_limits.analysis.tables_stage", "summary tables (CSV) of a comparison for the report"),
+    "explore": ("rlvr_limits.explorer.stage", "a comparison problem by problem, as an offline page"),
     "entropy": ("rlvr_limits.analysis.entropy_stage", "temperature at which a model's entropy matches a reference"),
     "perplexity": ("rlvr_limits.analysis.perplexity_stage", "perplexity of one model's responses under another"),
     "figures": ("rlvr_limits.figures.stage", "draw a figure (svg, png, vl.json, html)"),

@@ -525,6 +525,17 @@ class WorkflowConfig:
             spec["guess_filter"] = comp["guess_filter"]
         return spec
 
+    def explorer_spec(self, comparison: str, bench: str) -> dict[str, Any]:
+        """What the explorer page of a comparison on a benchmark states and reads."""
+        comp = self.comparisons[comparison]
+        models = [comp["base"], *comp["models"]]
+        b = self.benchmarks[bench]
+        return {"comparison": comparison, "title": comp.get("title", comparison), "benchmark": bench,
+                "base": comp["base"], "models": comp["models"],
+                "labels": {m: self.models[m].get("label", m) for m in models}, "k_max": b["k_max"],
+                "n_samples": b["n_samples"], "limit": b.get("limit"), "verifiers": b["verifiers"],
+                "sample_dirs": {m: str(Path(self.sample_blocks(m, bench)[0]).parent) for m in models}}
+
     def sampled_pairs(self) -> list[tuple[str, str]]:
         """(model, benchmark) pairs to sample: those the comparisons need, or when there are none every model
         on every benchmark of its kind (images or not)."""

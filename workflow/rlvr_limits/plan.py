@@ -109,7 +109,7 @@ def job_counts(w: WorkflowConfig) -> dict[str, int]:
         for kind in kinds:
             jobs[FIGURE_RULES[kind]] += 1
         jobs["summary_table"] += 1
-    jobs["compare"] = len(compared)
+    jobs["compare"] = jobs["explorer"] = len(compared)
     jobs["entropy_matching"] = jobs["entropy_matching_curve"] = len(w.entropy_matching)
     jobs["provenance"] = jobs["all"] = 1
     return {rule: n for rule, n in jobs.items() if n}

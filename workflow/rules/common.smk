@@ -180,6 +180,12 @@ def comparison_counts(wildcards):
     return {m: passk_file(wildcards.comparison, m, wildcards.bench, ".counts") for m in [comp["base"], *comp["models"]]}
 
 
+def explorer_models(wildcards):
+    """The base and the compared models of a comparison."""
+    comp = W.comparisons[wildcards.comparison]
+    return [comp["base"], *comp["models"]]
+
+
 def counts_args(wildcards, input):
     return " ".join(f"{m}={path}" for m, path in zip(comparison_counts(wildcards), input.counts))
 
@@ -218,6 +224,7 @@ def all_targets():
     for comparison, comp in W.comparisons.items():
         targets += comparison_figures(comparison)
         targets.append(f"results/tables/{comparison}.csv")
+        targets += [f"results/explorer/{comparison}/{bench}.html" for bench in comp["benchmarks"]]
         if "guess_filter" in comp:
             targets += [f"results/unguessed/{comparison}/{bench}.guessed.csv" for bench in comp["benchmarks"]]
     for name in W.entropy_matching:

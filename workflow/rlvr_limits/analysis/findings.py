@@ -100,6 +100,10 @@ def findings_html(comparison: str, summaries: list[dict[str, Any]]) -> str:
         parts.append(f"<p>Benchmark <b>{html.escape(summary['benchmark'])}</b>, base model "
                      f"<b>{html.escape(summary['base'])}</b>, k up to {summary['k_max']}; intervals are "
                      f"{summary['ci']:.0%} intervals over problems. {_method(summary)}</p>")
+        explorer = f"results/explorer/{summary['comparison']}/{summary['benchmark']}.html"
+        parts.append(f"<p>Problem by problem (each model's count of correct samples, the coverage category, and "
+                     f"responses with their verdicts): the <b>explorer</b> of this benchmark, in this category of "
+                     f"the report and in <code>{html.escape(explorer)}</code>.</p>")
         if "guess_filter" in summary:
             gf = summary["guess_filter"]
             parts.append(f"<p>Problems that <b>{html.escape(gf['direct'])}</b> answers correctly without chain of "

@@ -8,7 +8,6 @@ reader needs to judge the figure: samples per problem, k_max, verifier and what 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -17,7 +16,6 @@ import polars as pl
 
 from rlvr_limits.analysis.compare import DIFFERENCE_COLUMNS
 from rlvr_limits.analysis.coverage import SPLITS
-from rlvr_limits.analysis.crossover import from_dict
 from rlvr_limits.analysis.efficiency import with_delta_se
 from rlvr_limits.analysis.histogram import BIN_LABELS, histogram
 from rlvr_limits.config import REFERENCE
@@ -108,34 +106,10 @@ def difference_figure(spec: dict[str, Any], inputs: Inputs) -> alt.TopLevelMixin
                 verifier=pl.lit(verifier)))
     data = pl.concat(frames)
     chart = difference.chart(data, ctx.present_styles(set(data["model"])), ctx.benchmarks)
+    # the crossover statements, with their windows, are on the comparison's findings page: a subtitle line per
+    # model and verifier made the figure wider than its plot
     return finish(chart, ctx.title, [*ctx.subtitle(difference.BANDS),
-                                     "below 0: the base model is ahead; dashed: crossover k",
-                                     *crossover_lines(ctx, inputs)])
-
-
-def crossover_lines(ctx: Context, inputs: Inputs) -> list[str]:
-    """The crossover statements (with intervals) of the compare summary written beside each table.
-
-    The compare stage writes `<stem>.json` together with `<stem>.parquet`, so the summary exists whenever
-    the table does.
-    """
-    lines = []
-    for (bench,), path in inputs.items():
-        summary_path = Path(path).with_suffix(".json")
-        if not summary_path.is_file():
-            continue
-        summary = read_json(summary_path)
-        try:
-            for result in summary["results"]:
-                if ctx.verifier is not None and result["verifier"] != ctx.verifier:
-                    continue
-                statement = from_dict(result["crossover"]).statement(
-                    ctx.style(summary["base"], str(summary_path)).label,
-                    ctx.style(result["model"], str(summary_path)).label)
-                lines.append(f"{bench} [{result['verifier']}]: {statement}")
-        except (KeyError, TypeError) as exc:
-            raise UserError(f"{summary_path}: not a summary written by the compare stage ({exc})") from None
-    return lines
+                                     "below 0: the base model is ahead; dashed: crossover k (findings page)"])
 
 
 def coverage_figure(spec: dict[str, Any], inputs: Inputs) -> alt.TopLevelMixin:

@@ -14,6 +14,9 @@ from rlvr_limits.figures.style import SPLIT_COLORS
 #: Tidy input: one row per benchmark × verifier × model × split.
 COLUMNS = ("benchmark", "verifier", "model", "split", "order", "count", "fraction")
 
+#: the share of a bar a segment needs for its count to be printed in it (about 24 px of a 300 px panel: 3 digits)
+MIN_LABELLED_FRACTION = 0.08
+
 SPLIT_TITLES = {"both": "both", "base_only": "base only", "other_only": "model only", "neither": "neither"}
 
 
@@ -27,9 +30,12 @@ def chart(data: pl.DataFrame, models: Sequence[str], benchmarks: Sequence[str]) 
         x=alt.X("count:Q", title="problems", stack="zero"),
         color=color, order=alt.Order("order:Q"),
         tooltip=["model:N", "split:N", "count:Q", alt.Tooltip("fraction:Q", format=".1%")])
-    labels = alt.Chart().mark_text(color="white", fontSize=11, dx=-4, align="right").encode(
+    # a count is printed inside its segment only where it fits; the narrow ones are read from the tooltip and
+    # the findings page (printed, "19" and "1" of adjacent segments ran into "191")
+    labels = alt.Chart().mark_text(fontSize=11, dx=-4, align="right").encode(
         y=alt.Y("model:N", sort=list(models)), x=alt.X("count:Q", stack="zero"),
-        order=alt.Order("order:Q"), detail="split:N", text="count:Q"
-    ).transform_filter(alt.datum.count > 0)
+        order=alt.Order("order:Q"), detail="split:N", text="count:Q",
+        color=alt.condition(alt.datum.split == SPLIT_TITLES["neither"], alt.value("#333"), alt.value("white")),
+    ).transform_filter(alt.datum.fraction >= MIN_LABELLED_FRACTION)
     table = data.with_columns(pl.col("split").replace_strict(SPLIT_TITLES)).select(COLUMNS)
     return facet([bars, labels], table, benchmarks, height=max(40, 34 * len(models)))
