@@ -54,3 +54,5 @@ def test_the_passk_figure_and_the_report(vl_run: Path) -> None:
         assert (figures / f"{kind}.svg").stat().st_size > 1000
     report = (vl_run / "results" / "report.html").read_text()
     assert "vl_pipeline" in report and "toy_visual" in report
+    explorer = (vl_run / "results" / "explorer" / "vl_pipeline" / "toy_visual.html").read_text()
+    assert explorer.count("data:image/jpeg;base64,") == 6  # each problem's picture, embedded
