@@ -21,7 +21,7 @@ def verdicts(correct: dict[str, Sequence[bool]], verifiers: Sequence[str] = ("ma
             frames.append(pl.DataFrame({
                 "problem_id": problem_id, "sample_idx": np.arange(ok.size, dtype=np.int32),
                 "verifier": verifier, "verdict": np.where(ok, "correct", "wrong"), "correct": ok,
-                "extracted": "0"}))
+                "extracted": "0", "detail": None}))
     return conform(pl.concat(frames), VERDICT_COLUMNS)
 
 

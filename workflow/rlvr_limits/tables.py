@@ -52,6 +52,7 @@ VERDICT_COLUMNS = {
     "verdict": pl.String,
     "correct": pl.Boolean,
     "extracted": pl.String,
+    "detail": pl.String,  # why a verdict is not correct, where the verifier says (the code verifier's failing test)
 }
 
 #: results/passk/{model}/{bench}.counts.parquet: one row per (verifier, problem).

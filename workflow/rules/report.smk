@@ -66,5 +66,6 @@ rule archive:
         "tar --create --gzip --file {output}"
         " $(ls -d config resources results/provenance.json results/problems results/models results/samples results/verdicts"
         " results/passk results/unguessed results/compare results/perplexity results/entropy results/figures"
+        " results/explorer results/agreement"
         " results/tables results/toy results/stamps 2>/dev/null)"
         " 2> {log}"

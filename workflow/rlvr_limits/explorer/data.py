@@ -88,7 +88,8 @@ def model_responses(verdicts: pl.DataFrame, blocks: Sequence[str], verifier: str
     by_sample: dict[tuple[str, int], list[dict]] = {}
     for row in verdicts.join(chosen, on=["problem_id", "sample_idx"]).sort("verifier").iter_rows(named=True):
         by_sample.setdefault((row["problem_id"], row["sample_idx"]), []).append(
-            {"verifier": row["verifier"], "verdict": row["verdict"], "extracted": row["extracted"]})
+            {"verifier": row["verifier"], "verdict": row["verdict"], "extracted": row["extracted"],
+             "detail": row["detail"]})
     shown: dict[str, list[dict]] = {}
     for row in texts.sort("problem_id", "sample_idx").iter_rows(named=True):
         text, left_out = cut(row["text"] or "")

@@ -117,10 +117,12 @@ function renderDetail() {
       const badges = r.verdicts.map(v => `<span class="verdict ${v.verdict === 'correct' ? 'correct' :
         v.verdict === 'wrong' ? 'wrong' : 'other'}">${esc(v.verifier)}: ${esc(v.verdict)}` +
         `${v.extracted ? ' (' + esc(v.extracted) + ')' : ''}</span>`).join('');
+      const details = r.verdicts.filter(v => v.detail).map(v =>
+        `<div class="note">${esc(v.verifier)}: ${esc(v.detail)}</div>`).join('');
       out += `<div class="response" data-sample="${r.index}"><div>sample ${r.index} ${badges}` +
         `<span class="note"> finish: ${esc(r.finish_reason ?? 'unknown')}, tokens: ${esc(r.tokens ?? 'unknown')}` +
         `${r.left_out ? ', ' + r.left_out.toLocaleString() + ' characters left out' : ''}</span></div>` +
-        `<pre>${highlighted(r.text, r.verdicts.map(v => v.extracted))}</pre></div>`;
+        `${details}<pre>${highlighted(r.text, r.verdicts.map(v => v.extracted))}</pre></div>`;
     }
   }
   detail.innerHTML = out;

@@ -35,6 +35,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                                          "it has rows, verifier `imported` gives them beside ours")
 
 
+def with_detail(table: pl.DataFrame) -> pl.DataFrame:
+    """The backend's verdicts with a `detail` column (empty when the backend gives none)."""
+    return table if "detail" in table.columns else table.with_columns(detail=pl.lit(None, pl.String))
+
+
 def run(args: argparse.Namespace) -> int:
     spec = json.loads(args.spec)
     table = io.read_parquet(args.problems, required=PROBLEM_COLUMNS)
@@ -54,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
         bad = set(table["verdict"].unique()) - set(VERDICTS)
         if bad:
             raise RuntimeError(f"verifier {name} returned unknown verdicts {sorted(bad)}")
-        # Backends may add their own columns (the math verifier's per-sample seconds); the verdicts table keeps
-        # the shared contract, so every verifier's rows stack.
-        tables.append(conform(table.with_columns(verifier=pl.lit(name)), VERDICT_COLUMNS))
+        # Backends may add their own columns (the math verifier's per-sample seconds) or leave out `detail`; the
+        # verdicts table keeps the shared contract, so every verifier's rows stack.
+        tables.append(conform(with_detail(table).with_columns(verifier=pl.lit(name)), VERDICT_COLUMNS))
         counts = Counter(table["verdict"].to_list())
         seconds = time.monotonic() - started
         sidecar["verifiers"][name] = {**registry.describe(name), "verdicts": dict(counts),
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         grades = io.read_parquet(args.grades, required=GRADE_COLUMNS)
         if grades.height:
             table = imported.verify_table(samples, grades, args.grades)
-            tables.append(conform(table.with_columns(verifier=pl.lit("imported")), VERDICT_COLUMNS))
+            tables.append(conform(with_detail(table).with_columns(verifier=pl.lit("imported")), VERDICT_COLUMNS))
             counts = Counter(table["verdict"].to_list())
             sidecar["verifiers"]["imported"] = {"version": str(imported.VERSION), "verdicts": dict(counts),
                                                 "source": args.grades}

@@ -39,7 +39,7 @@ __all__ = ["VERSION", "SandboxPool", "sidecar", "verify_table"]
 
 VERSION = "code-1"
 OUTPUT_SCHEMA = {"problem_id": pl.String, "sample_idx": pl.Int32, "verdict": pl.String, "correct": pl.Boolean,
-                 "extracted": pl.String}
+                 "extracted": pl.String, "detail": pl.String}
 _NUMBER = (int, float)
 _SETTINGS: dict[str, tuple[type, ...]] = {"workers": (int,), "memory_mb": (int,), "min_time_limit_s": _NUMBER,
                                           "time_limit_factor": _NUMBER, "prefilled": (bool,)}
@@ -153,7 +153,8 @@ def check_all(jobs: list[tuple[str | None, CodeTask]], pool: SandboxPool, label:
 
 def verify_table(problems: pl.DataFrame, samples: pl.DataFrame, benchmark: str,
                  settings: dict[str, Any]) -> pl.DataFrame:
-    """One row per sample row: problem_id, sample_idx, verdict, correct, extracted (the program)."""
+    """One row per sample row: problem_id, sample_idx, verdict, correct, extracted (the program), detail (the
+    first failing test and what went wrong, for a program that is not correct)."""
     for table, columns, name in ((problems, ("problem_id", "meta"), "problems"),
                                  (samples, ("problem_id", "sample_idx", "text"), "samples")):
         missing = [c for c in columns if c not in table.columns]
@@ -188,10 +189,12 @@ def verify_table(problems: pl.DataFrame, samples: pl.DataFrame, benchmark: str,
         done = iter(check_all(jobs, pool, f"verify {benchmark}"))
     memo = {key: next(done) for key in unique if key[1] is not None}
     statuses = [memo[key].status if key[1] is not None else "no_code" for key in keys]
+    details = [(memo[key].detail or None) if key[1] is not None else "no code found" for key in keys]
     return pl.DataFrame({
         "problem_id": problem_ids,
         "sample_idx": samples["sample_idx"].cast(pl.Int32),
         "verdict": statuses,
         "correct": [status == "correct" for status in statuses],
         "extracted": extracted,
+        "detail": [None if status == "correct" else detail for status, detail in zip(statuses, details, strict=True)],
     }, schema=OUTPUT_SCHEMA)
