@@ -7,6 +7,10 @@
   /{datasets/}{repo}/resolve/{rev}/{path}` with the `X-Repo-Commit`, `ETag` and `Content-Length` headers
   the client requires. Unknown repos, revisions and files answer 404 with the Hub's `X-Error-Code`.
   `failures[path]` scripts the next GETs of a file ("503", "truncate"), as in `FileServer`.
+- `CompletionsServer`: the two routes of an OpenAI-compatible server that the server engine uses, `GET
+  /v1/models` and `POST /v1/completions` (answers shaped as `vllm serve` gives them), with scripted failures
+  ("429", "500", "503", "400", "drop", "slow", "garbage", "nochoice", "abort") for the next requests, and the
+  largest number of requests it held at once.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,6 +43,10 @@ class _Server:
             def do_HEAD(self) -> None:
                 owner.requests[f"HEAD {urlsplit(self.path).path}"] += 1
                 respond(self, True)
+
+            def do_POST(self) -> None:
+                owner.requests[f"POST {urlsplit(self.path).path}"] += 1
+                respond(self, False)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -182,3 +191,80 @@ class FakeHub(_Server):
             self.send(req, 404, b"revision not found", head, {"X-Error-Code": "RevisionNotFound"})
             return None
         return repo
+
+
+class CompletionsServer(_Server):
+    """Serves model `name`: each completion answers `text_for(payload)` with three tokens and their log-probs.
+
+    `script` is a list of behaviours for the next completion requests, in arrival order; `always` applies to
+    every request once the script is empty. `payloads` holds every request body; `max_in_flight` the most
+    requests it held at once (each answer takes `delay_s`). With `prompt_logprobs=False` it ignores them, as a
+    server without vLLM's extension does.
+    """
+
+    def __init__(self, name: str = "tiny", *, delay_s: float = 0.0, max_model_len: int = 4096,
+                 prompt_logprobs: bool = True, text_for: Callable[[dict], str] | None = None) -> None:
+        super().__init__(self._respond)
+        self.name = name
+        self.delay_s = delay_s
+        self.max_model_len = max_model_len
+        self.prompt_logprobs = prompt_logprobs
+        self.text_for = text_for or (lambda payload: f"answer {payload.get('seed', 0) % 10}")
+        self.script: list[str] = []
+        self.always: str | None = None
+        self.payloads: list[dict] = []
+        self.headers: list[dict[str, str]] = []
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return self.base + "/v1"
+
+    def _respond(self, req: BaseHTTPRequestHandler, head: bool) -> None:
+        path = urlsplit(req.path).path
+        if req.command == "GET" and path == "/v1/models":
+            body = {"object": "list", "data": [{"id": self.name, "object": "model", "root": "/models/" + self.name,
+                                                "max_model_len": self.max_model_len}]}
+            return self.send(req, 200, json.dumps(body).encode(), head)
+        if req.command != "POST" or path != "/v1/completions":
+            return self.send(req, 404, b'{"error": "not found"}', head)
+        payload = json.loads(req.rfile.read(int(req.headers["Content-Length"])))
+        with self._lock:
+            self.payloads.append(payload)
+            self.headers.append(dict(req.headers))
+            behaviour = self.script.pop(0) if self.script else self.always
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            time.sleep(self.delay_s)
+            self._answer(req, payload, behaviour)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(self, req: BaseHTTPRequestHandler, payload: dict, behaviour: str | None) -> None:
+        if behaviour in ("429", "500", "503", "400"):
+            headers = {"Retry-After": "0"} if behaviour in ("429", "503") else {}
+            return self.send(req, int(behaviour), b'{"error": "scripted"}', headers=headers)
+        if behaviour == "drop":
+            req.close_connection = True
+            req.connection.shutdown(2)
+            return None
+        if behaviour == "slow":
+            time.sleep(2.0)
+        if behaviour == "garbage":
+            return self.send(req, 200, b"<html>502 Bad Gateway</html>")
+        choice: dict = {"index": 0, "text": self.text_for(payload), "token_ids": [5, 6, 7],
+                        "finish_reason": "abort" if behaviour == "abort" else "stop",
+                        "logprobs": {"token_logprobs": [-0.5, -1.0, -1.5], "tokens": ["a", "b", "c"]}
+                        if payload.get("logprobs") is not None else None}
+        if payload.get("prompt_logprobs") is not None and self.prompt_logprobs:
+            ids = payload["prompt"]
+            choice["prompt_logprobs"] = [None] + [{str(t): {"logprob": -0.1 * i, "rank": 1}}
+                                                  for i, t in enumerate(ids[1:], start=1)]
+        body = {"id": "cmpl-1", "object": "text_completion", "model": self.name,
+                "choices": [] if behaviour == "nochoice" else [choice],
+                "usage": {"prompt_tokens": len(payload["prompt"]), "completion_tokens": 3, "total_tokens": 3}}
+        return self.send(req, 200, json.dumps(body).encode())

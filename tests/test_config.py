@@ -329,3 +329,38 @@ def test_the_paper_config_has_the_visual_pair_with_a_user_supplied_rl_model() ->
         assert w.skipped_comparisons["comparisons.visual"] == ["easyr1_grpo_7b"]
         assert "easyr1_grpo_7b (checkpoints/easyr1/qwen2_5_vl_7b_geo3k_grpo)" in w.missing_message()
     assert paper()["comparisons"]["visual"]["benchmarks"] == ["mathvista_testmini", "mathvision_testmini"]
+
+
+def served(config: dict[str, Any], name: str = "toy_rl", **server: Any) -> dict[str, Any]:
+    config["models"][name].update(engine="server", server={"base_url": "http://gpu-node:8000/v1", **server})
+    return config
+
+
+def test_a_model_on_a_server_runs_on_no_gpu_and_fetches_no_weights() -> None:
+    w = load(served(demo(), concurrency=8))
+    assert w.gpus("toy_rl") == 0 and w.model_spec("toy_rl")["weights"] is False
+    assert w.engine_settings("toy_rl")["server"] == {"model": w.models["toy_rl"]["path"], "concurrency": 8,
+                                                     "base_url": "http://gpu-node:8000/v1", "timeout_s": 600,
+                                                     "retries": 5}
+    assert "weights" not in w.model_spec("toy_base")
+
+
+def test_where_a_server_runs_never_changes_a_draw_but_the_engine_does() -> None:
+    one = load(served(demo()))
+    other = load(served(demo(), base_url=["http://a:1/v1", "http://b:2/v1"], model="served-name", retries=0))
+    assert one.draw_folder("toy_rl", "toy_arith") == other.draw_folder("toy_rl", "toy_arith")
+    assert one.draw_folder("toy_rl", "toy_arith") != load(demo()).draw_folder("toy_rl", "toy_arith")
+
+
+def test_server_settings_mistakes_are_named() -> None:
+    config = demo()
+    config["models"]["toy_rl"]["engine"] = "server"
+    expect_error(config, "models.toy_rl.server", "needs a `server:` block")
+    config = demo()
+    config["models"]["toy_rl"]["server"] = {"base_url": "http://h:1/v1"}
+    expect_error(config, "models.toy_rl.server", "only engine server uses it")
+    expect_error(served(demo(), base_url="h:1/v1"), "models.toy_rl.server.base_url")
+    config = served(demo())
+    config["models"]["toy_rl"]["tensor_parallel"] = 2
+    expect_error(config, "models.toy_rl", "the server holds the GPUs")
+    expect_error(served(with_visual(demo()), name="vl"), "models.vl.engine", "sample it with engine vllm or hf")

@@ -166,6 +166,19 @@ def test_hub_model_is_downloaded_at_the_revision_and_recorded(tmp_path, hub):
     assert hub.downloads("pytorch_model.bin") == 0 and hub.downloads("README.md") == 0
 
 
+def test_a_model_a_server_runs_fetches_its_config_and_tokenizer_only(tmp_path, hub):
+    hub.add("org/tiny", hub_files(), refs=("main",))
+    spec = {"hf_id": "org/tiny", "revision": "main", "cache_dir": str(tmp_path / "hf"), "weights": False}
+    record = resolve("tiny", spec, endpoint=hub.base)
+    assert sorted(record["sha256"]) == ["config.json", "tokenizer.json", "tokenizer_config.json"]
+    assert record["weights"] is False and hub.downloads("model.safetensors") == 0
+    tokenizer_only = model_dir(tmp_path / "local")
+    (tokenizer_only / "model.safetensors").unlink()
+    assert "weights" not in resolve("m", {"path": str(tokenizer_only), "weights": False})["sha256"]
+    with pytest.raises(UserError, match="no weights"):
+        resolve("m", {"path": str(tokenizer_only)})
+
+
 def test_hub_model_from_the_cache_when_offline(tmp_path, hub, monkeypatch):
     commit = hub.add("org/tiny", hub_files(), refs=("main", "v1"))
     spec = {"hf_id": "org/tiny", "revision": "v1", "cache_dir": str(tmp_path / "hf")}

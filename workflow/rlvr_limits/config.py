@@ -228,6 +228,9 @@ class WorkflowConfig:
         template that places an image needs such a benchmark."""
         visual = self.manifest[bench].type == "visual"
         spec = self.models[model]
+        if visual and spec["engine"] == "server":
+            raise UserError(f"config key models.{model}.engine: benchmark {bench} has an image per problem, and "
+                            "engine server sends token ids only; sample it with engine vllm or hf")
         if visual and not spec["vision"]:
             raise UserError(f"config key models.{model}.vision: benchmark {bench} has an image per problem "
                             f"(manifest type visual) but {model} is a text-only model; set `vision: true` for a "
@@ -273,6 +276,13 @@ class WorkflowConfig:
         if model["engine"] == "hf" and model["tensor_parallel"] > 1:
             raise UserError(f"config key {key}.tensor_parallel: the hf engine runs on one device; "
                             "use engine: vllm for tensor parallelism")
+        if ("server" in model) != (model["engine"] == "server"):
+            raise UserError(f"config key {key}.server: " + (
+                "engine server needs a `server:` block naming its base_url" if "server" not in model else
+                f"only engine server uses it (the engine is {model['engine']})"))
+        if model["engine"] == "server" and (model["tensor_parallel"] > 1 or model.get("gpu")):
+            raise UserError(f"config key {key}: with engine server the server holds the GPUs; remove "
+                            "tensor_parallel and gpu (start the server with its own --tensor-parallel-size)")
         template = self.template_path(model["template"])
         if not template.is_file():
             available = sorted(p.stem for p in template.parent.glob("*.yaml"))
@@ -392,10 +402,17 @@ class WorkflowConfig:
     def engine_settings(self, model: str) -> dict[str, Any]:
         """Sampling settings that change speed or memory but no sample: a change never redraws."""
         m = self.models[model]
-        settings = {"max_model_len": m["max_model_len"]}
+        settings: dict[str, Any] = {"max_model_len": m["max_model_len"]}
         if m["engine"] == "vllm":
             settings["gpu_memory_utilization"] = m["gpu_memory_utilization"]
+        if m["engine"] == "server":
+            settings["server"] = self.server_settings(model)
         return settings
+
+    def server_settings(self, model: str) -> dict[str, Any]:
+        """Where engine server sends `model`'s requests (server_engine.ServerSettings), the served name filled in."""
+        m = self.models[model]
+        return {"model": m.get("hf_id", m.get("path")), **m["server"]}
 
     def template_sha256(self, template: str) -> str:
         path = self.template_path(template)
@@ -483,12 +500,13 @@ class WorkflowConfig:
         return m["tensor_parallel"] if m.get("gpu", m["engine"] == "vllm") else 0
 
     def model_spec(self, model: str) -> dict[str, Any]:
+        """The model rule's --spec (models/fetch.py); a model a server runs needs its tokenizer only."""
         m = self.models[model]
-        if "path" in m:
-            return {"path": m["path"]}
-        spec = {"hf_id": m["hf_id"], "revision": m["revision"]}
-        if not re.fullmatch(r"[0-9a-f]{40}", m["revision"]):
+        spec: dict[str, Any] = {"path": m["path"]} if "path" in m else {"hf_id": m["hf_id"], "revision": m["revision"]}
+        if "hf_id" in m and not re.fullmatch(r"[0-9a-f]{40}", m["revision"]):
             spec["lock"] = os.path.relpath(self.model_lock_path)
+        if m["engine"] == "server":
+            spec["weights"] = False
         return spec
 
     @property
@@ -628,6 +646,7 @@ class WorkflowConfig:
                 "seed": self.raw["seed"], "engine": scorer["engine"], "dtype": scorer["dtype"],
                 "max_model_len": scorer["max_model_len"], "tensor_parallel": scorer["tensor_parallel"],
                 **self.vllm_settings(job.scorer),
+                **({"server": self.server_settings(job.scorer)} if scorer["engine"] == "server" else {}),
                 **({"reference": self.manifest[job.benchmark].reference} if job.generator == REFERENCE else {})}
 
     def figure_benchmarks(self, benchmarks: list[str]) -> dict[str, dict[str, Any]]:

@@ -151,6 +151,8 @@ def gpu_hours(w: WorkflowConfig, model: str, tokens: int, calibration: Calibrati
     m = w.models[model]
     if m["engine"] == "hf":
         return None, "hf engine (CPU)"
+    if m["engine"] == "server":
+        return None, "engine server (the servers' GPUs, not the run's)"
     size = model_size(m)
     if size is None:
         return None, "size unknown: give the model a size_b"

@@ -34,7 +34,7 @@ rule perplexity:
         "results/logs/perplexity/{scorer}/{generator}/{bench}.log",
     conda:
         lambda wc: (
-            "../../envs/sample-hf.yaml" if W.models[wc.scorer]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
+            "../../envs/sample-vllm.yaml" if W.models[wc.scorer]["engine"] == "vllm" else "../../envs/sample-hf.yaml"
         )
     threads: 1
     resources:

@@ -22,9 +22,9 @@ rule sample:
         "results/benchmarks/sample/{model}/{dataset}/{draw}/{block}.tsv"
     conda:
         lambda wc: (
-            "../../envs/sample-hf.yaml" if W.models[wc.model]["engine"] == "hf" else "../../envs/sample-vllm.yaml"
+            "../../envs/sample-vllm.yaml" if W.models[wc.model]["engine"] == "vllm" else "../../envs/sample-hf.yaml"
         )
-    threads: lambda wc: 1 if W.models[wc.model]["engine"] == "hf" else 8
+    threads: lambda wc: 8 if W.models[wc.model]["engine"] == "vllm" else 1
     resources:
         gpu=lambda wc: W.gpus(wc.model),
         runtime=lambda wc, attempt: 60 * attempt if W.models[wc.model]["engine"] == "hf" else 240 * attempt,

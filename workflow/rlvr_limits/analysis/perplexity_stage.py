@@ -39,7 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help='JSON: {"scorer", "generator", "benchmark", "responses_per_problem", "seed", '
                              '"engine", "dtype", "max_model_len", with --samples "n_samples"; optional '
                              '"limit" (the responses come from the first `limit` problems, sample indices '
-                             '0..n_samples-1), "tensor_parallel", "gpu_memory_utilization", "batch_invariant"}')
+                             '0..n_samples-1), "tensor_parallel", "gpu_memory_utilization", "batch_invariant", '
+                             '"server" (engine server)}')
     parser.add_argument("--problems", required=True, help="results/problems/B.parquet")
     responses = parser.add_mutually_exclusive_group(required=True)
     responses.add_argument("--samples", nargs="+", help="the generator's sample blocks on B")
@@ -58,14 +59,14 @@ def open_engine(record_path: str, spec: dict[str, Any]) -> Any:
     if not isinstance(path, str) or not path:
         raise UserError(f"{record_path}: model record has no 'path'; rerun the model rule")
     engine = get_str(spec, "engine", STAGE)
-    if engine not in ("hf", "vllm"):
-        raise UserError(f"{STAGE} --spec: key 'engine' must be hf or vllm, got {engine!r}")
+    if engine not in ("hf", "vllm", "server"):
+        raise UserError(f"{STAGE} --spec: key 'engine' must be hf, vllm or server, got {engine!r}")
     try:
         return load_engine(engine, path, seed=get_int(spec, "seed", STAGE), dtype=spec.get("dtype", "auto"),
                            tensor_parallel=spec.get("tensor_parallel", 1),
                            max_model_len=get_int(spec, "max_model_len", STAGE, minimum=2),
                            gpu_memory_utilization=spec.get("gpu_memory_utilization", 0.9),
-                           batch_invariant=spec.get("batch_invariant", False))
+                           batch_invariant=spec.get("batch_invariant", False), server=spec.get("server"))
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: cannot load the scorer model ({exc})") from None
 

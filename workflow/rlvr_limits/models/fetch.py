@@ -1,9 +1,10 @@
 """`python -m rlvr_limits model`: resolve a model (local directory or hub id@revision) and record it.
 
 `--spec` is the model's source as JSON: `{"path": "<dir>"}` or `{"hf_id": "org/name", "revision": "<commit
-or tag>", "cache_dir": "<optional HF cache>", "lock": "<model lock file>"}`. With a `lock`, a revision that is
-not a commit (a branch such as `main`, or a tag) is resolved once and recorded there, and every later
-download fetches the recorded commit (`rlvr_limits.models.lock`). A hub model is downloaded once with
+or tag>", "cache_dir": "<optional HF cache>", "lock": "<model lock file>"}`, either with `"weights": false` for a
+model that a server runs (engine server): then only its config and tokenizer are fetched and checked. With a
+`lock`, a revision that is not a commit (a branch such as `main`, or a tag) is resolved once and recorded there,
+and every later download fetches the recorded commit (`rlvr_limits.models.lock`). A hub model is downloaded once with
 `snapshot_download` (config, tokenizer and one set of weights: safetensors when the repository has them, else
 `pytorch_model*.bin`), and the commit the revision resolved to is recorded. The workflow runs this as a
 local rule, because compute nodes are often offline (`HF_HUB_OFFLINE=1`); later jobs load the recorded
@@ -40,7 +41,7 @@ TOKENIZER_EXTRA = ("tokenizer_config.json", "special_tokens_map.json", "added_to
 META_FILES = ("config.json", "generation_config.json", "preprocessor_config.json", "processor_config.json")
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 BIN_INDEX = "pytorch_model.bin.index.json"
-SPEC_KEYS = ("path", "hf_id", "revision", "cache_dir", "lock")
+SPEC_KEYS = ("path", "hf_id", "revision", "cache_dir", "lock", "weights")
 
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 _CHUNK = 1 << 20
@@ -69,8 +70,10 @@ def parse_spec(text: str, name: str) -> dict[str, Any]:
         raise UserError(f"{where}: unknown keys {unknown}; allowed keys are {list(SPEC_KEYS)}")
     if ("path" in spec) == ("hf_id" in spec):
         raise UserError(f"{where}: give exactly one of `path` (a local model directory) and `hf_id`")
+    if not isinstance(spec.get("weights", True), bool):
+        raise UserError(f"{where}: `weights` must be true or false, got {spec['weights']!r}")
     if "path" in spec:
-        if set(spec) != {"path"}:
+        if set(spec) - {"weights"} != {"path"}:
             raise UserError(f"{where}: `revision`, `cache_dir` and `lock` apply to `hf_id` models only")
         keys: tuple[str, ...] = ("path",)
     else:
@@ -91,7 +94,7 @@ def resolve(name: str, spec: dict[str, Any], endpoint: str | None = None) -> dic
     else:
         hf_id, revision, lock = spec["hf_id"], spec["revision"], spec.get("lock")
         locked = locked_commit(lock, hf_id, revision) if lock and not _COMMIT.match(revision) else None
-        path = download_hub(hf_id, locked or revision, spec.get("cache_dir"), endpoint)
+        path = download_hub(hf_id, locked or revision, spec.get("cache_dir"), endpoint, spec.get("weights", True))
         source, resolved = "hub", path.name
         if locked is not None:
             if resolved != locked:
@@ -103,7 +106,7 @@ def resolve(name: str, spec: dict[str, Any], endpoint: str | None = None) -> dic
                         revision, resolved, f" in {lock}" if lock else "")
             if lock:
                 record_commit(lock, hf_id, revision, resolved)
-    files = model_files(path)
+    files = model_files(path, spec.get("weights", True))
     config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     hashes, total = hash_files(path, files, f"hash {name}")
     return {
@@ -117,15 +120,19 @@ def resolve(name: str, spec: dict[str, Any], endpoint: str | None = None) -> dic
         "architectures": config.get("architectures"),
         "sha256": hashes,
         "bytes": total,
+        **({} if spec.get("weights", True) else {"weights": False}),
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
-def select_hub_files(files: list[str]) -> list[str]:
-    """The top-level files to download: config and tokenizer files plus one set of weights."""
+def select_hub_files(files: list[str], weights: bool = True) -> list[str]:
+    """The top-level files to download: config and tokenizer files plus, with `weights`, one set of weights."""
     top = [f for f in files if "/" not in f]
     if "config.json" not in top:
         raise UserError("the repository has no top-level config.json, so it is not a transformers model")
+    if not weights:
+        return sorted(f for f in top if f.endswith((".json", ".model", ".tiktoken", ".jinja", ".txt"))
+                      and f not in (SAFETENSORS_INDEX, BIN_INDEX))
     safetensors = [f for f in top if f.endswith(".safetensors")]
     bins = [f for f in top if f.startswith("pytorch_model") and f.endswith(".bin")]
     if not safetensors and not bins:
@@ -136,7 +143,8 @@ def select_hub_files(files: list[str]) -> list[str]:
     return sorted(small + (safetensors or bins))
 
 
-def download_hub(hf_id: str, revision: str, cache_dir: str | None, endpoint: str | None = None) -> Path:
+def download_hub(hf_id: str, revision: str, cache_dir: str | None, endpoint: str | None = None,
+                 weights: bool = True) -> Path:
     """The snapshot folder of `hf_id@revision` (its name is the resolved commit), downloading what is missing.
 
     Offline (HF_HUB_OFFLINE=1 or no network) the snapshot must already be in the cache.
@@ -158,7 +166,7 @@ def download_hub(hf_id: str, revision: str, cache_dir: str | None, endpoint: str
                                        allow_patterns=["config.json"], local_files_only=True)
         else:
             try:
-                wanted = select_hub_files([s.rfilename for s in info.siblings or []])
+                wanted = select_hub_files([s.rfilename for s in info.siblings or []], weights)
             except UserError as exc:
                 raise UserError(f"{target}: {exc}") from None
             LOG.info("%s: downloading %d files (resolved commit %s)", target, len(wanted), info.sha)
@@ -174,8 +182,9 @@ def download_hub(hf_id: str, revision: str, cache_dir: str | None, endpoint: str
     return Path(folder)
 
 
-def model_files(path: Path) -> list[str]:
-    """Config, tokenizer and weight files of a model directory, after checking that it is loadable."""
+def model_files(path: Path, weights: bool = True) -> list[str]:
+    """Config, tokenizer and (with `weights`) weight files of a model directory, after checking that it is
+    loadable."""
     if not path.is_dir():
         raise UserError(f"{path}: model directory not found")
     config = path / "config.json"
@@ -191,10 +200,9 @@ def model_files(path: Path) -> list[str]:
     if not present & set(TOKENIZER_CORE) and not any(n.endswith(".tiktoken") for n in present):
         raise UserError(f"{path}: no tokenizer files (one of {list(TOKENIZER_CORE)} or *.tiktoken); save the "
                         "tokenizer next to the model (tokenizer.save_pretrained)")
-    weights = _weight_files(path, present)
     small = [n for n in (*META_FILES, *TOKENIZER_CORE, *TOKENIZER_EXTRA) if n in present]
     small += sorted(n for n in present if n.endswith(".tiktoken"))
-    return small + weights
+    return small + (_weight_files(path, present) if weights else [])
 
 
 def _weight_files(path: Path, present: set[str]) -> list[str]:

@@ -1,5 +1,5 @@
-"""The interface both engines implement, so the stage, the perplexity analysis and the miniature's RL loop
-do not care whether samples come from transformers on a CPU or vLLM on a GPU."""
+"""The interface every engine implements, so the stage, the perplexity analysis and the miniature's RL loop
+do not care whether samples come from transformers on a CPU, vLLM on a GPU or a server running elsewhere."""
 
 from __future__ import annotations
 
@@ -62,14 +62,16 @@ def generation_eos_ids(model_path: str | Path) -> tuple[int, ...]:
 def load_engine(kind: str, model_path: str, *, tokenizer: Any = None, seed: int = 0, max_model_len: int = 4096,
                 tensor_parallel: int = 1, dtype: str = "auto", threads: int | None = 1, batch_rows: int = 1024,
                 images: Images | None = None, gpu_memory_utilization: float = 0.9,
-                batch_invariant: bool = False, chunk: int = 4096) -> Engine:
-    """Load `model_path` with the "hf" or "vllm" engine (imported only here, so callers stay light).
+                batch_invariant: bool = False, chunk: int = 4096, server: dict[str, Any] | None = None) -> Engine:
+    """Load `model_path` with the "hf", "vllm" or "server" engine (imported only here, so callers stay light).
 
     hf uses `dtype`, `threads`, `batch_rows` and `images` (then it loads a vision-language model); vllm uses
     `seed`, `max_model_len`, `tensor_parallel`, `dtype`, `images` (pixel bounds of image prompts),
     `gpu_memory_utilization` (the share of device memory, or of host RAM with vLLM's CPU build, vLLM may take),
     `batch_invariant` and `chunk` (requests per generate call). A vllm job first claims its GPUs, so jobs on one
-    multi-GPU machine never share a device. Without `tokenizer`, the model's own is loaded.
+    multi-GPU machine never share a device. server loads only the tokenizer and sends requests as `server` says
+    (server_engine.ServerSettings), to a server that holds `max_model_len`. Without `tokenizer`, the model's own
+    is loaded.
     """
     if tokenizer is None:
         from transformers import AutoTokenizer
@@ -94,4 +96,10 @@ def load_engine(kind: str, model_path: str, *, tokenizer: Any = None, seed: int 
             raise UserError(f"engine vllm: {exc}; install the vllm extra (pip install -e '.[vllm]') on a GPU "
                             "machine or vLLM's CPU build on a CPU one (README: vLLM on a CPU), or use engine: hf"
                             ) from None
-    raise ValueError(f'engine must be "hf" or "vllm", got {kind!r}')
+    if kind == "server":
+        from rlvr_limits.sampling.server_engine import ServerEngine, ServerSettings
+
+        if server is None:
+            raise UserError("engine server: no server settings (base_url, model); give the model a `server:` block")
+        return ServerEngine(ServerSettings.from_dict(server), tokenizer, max_model_len)
+    raise ValueError(f'engine must be "hf", "vllm" or "server", got {kind!r}')

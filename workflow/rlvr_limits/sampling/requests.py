@@ -78,7 +78,8 @@ class Request:
 
 @dataclass(frozen=True)
 class Completion:
-    """One finished sample. `entropy` is the mean per-token entropy (nats) of the sampling distribution."""
+    """One finished sample. `entropy` is the mean per-token entropy (nats) of the sampling distribution;
+    `n_tokens` counts the response's tokens where a server reported the count but not the ids."""
 
     problem_id: str
     sample_idx: int
@@ -88,6 +89,7 @@ class Completion:
     prompt_tokens: int
     finish_reason: str
     entropy: float
+    n_tokens: int | None = None
 
     @property
     def key(self) -> tuple[str, int]:
@@ -101,7 +103,7 @@ class Completion:
             "seed": self.seed,
             "text": self.text,
             "prompt_tokens": self.prompt_tokens,
-            "n_tokens": len(self.token_ids),
+            "n_tokens": len(self.token_ids) if self.n_tokens is None else self.n_tokens,
             "finish_reason": self.finish_reason,
             "entropy": self.entropy,
         }

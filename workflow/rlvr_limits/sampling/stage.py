@@ -5,14 +5,15 @@
         --out results/samples/M/B/<draw>/p0-99_s0-255.parquet --journal results/journals/M/B/<draw>/p0-99_s0-255.jsonl
 
 `--draw` is the draw's identity, everything that shapes a sample: model, dataset (names; with the problem id and
-the sample index they seed each sample), engine ("hf" | "vllm"), max_tokens, temperature, top_p, top_k (-1 =
+the sample index they seed each sample), engine ("hf" | "vllm" | "server"), max_tokens, temperature, top_p, top_k (-1 =
 off), seed; optional dtype ("auto"), tensor_parallel (1), batch_invariant (vllm: VLLM_BATCH_INVARIANT, false),
 threads (hf torch threads, 1: results can depend on it), template_sha256 (checked against --template), and
 recorded as given: source (where the model comes from), behaviour (the store's SAMPLING_BEHAVIOUR).
 `--settings` holds what changes speed or memory but no sample: max_model_len (prompts longer than it minus
 max_tokens are refused), gpu_memory_utilization (vllm: share of GPU memory, or of host RAM with the CPU build,
 0.9), batch_rows (hf rows decoded together, 1024), chunk (vllm: requests per generate call, after each of which
-the journal advances, 4096).
+the journal advances, 4096), server (engine server: base_url, model, api_key_env, concurrency, timeout_s, retries;
+server_engine.ServerSettings).
 
 `--block` names problems first..last (positions in the problems table) x sample indices first..last. Every prompt
 of the block is rendered, tokenized and checked against max_model_len before the model is loaded. Finished
@@ -90,6 +91,7 @@ class Settings:
     gpu_memory_utilization: float = 0.9
     batch_rows: int = 1024
     chunk: int = 4096
+    server: dict[str, Any] | None = None
 
 
 _DRAW_TYPES: dict[str, Types] = {
@@ -98,7 +100,7 @@ _DRAW_TYPES: dict[str, Types] = {
     "threads": int, "template_sha256": str, "source": object, "behaviour": object,
 }
 _SETTINGS_TYPES: dict[str, Types] = {
-    "max_model_len": int, "gpu_memory_utilization": (int, float), "batch_rows": int, "chunk": int,
+    "max_model_len": int, "gpu_memory_utilization": (int, float), "batch_rows": int, "chunk": int, "server": dict,
 }
 
 
@@ -138,7 +140,7 @@ def parse_draw(text: str) -> Draw:
     values = {f.name: f.default for f in dataclasses.fields(Draw) if f.default is not dataclasses.MISSING}
     values.update(_parse_object("--draw", text, Draw, _DRAW_TYPES))
     _check("--draw", [
-        ("engine", values["engine"] in ("hf", "vllm"), 'must be "hf" or "vllm"'),
+        ("engine", values["engine"] in ("hf", "vllm", "server"), 'must be "hf", "vllm" or "server"'),
         ("dtype", values["dtype"] in _DTYPES, f"must be one of {list(_DTYPES)}"),
         ("temperature", 0 <= values["temperature"] <= 2, "must be in [0, 2]"),
         ("top_p", 0 < values["top_p"] <= 1, "must be in (0, 1]"),
@@ -301,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
                              max_model_len=settings.max_model_len, tensor_parallel=draw.tensor_parallel,
                              dtype=draw.dtype, threads=draw.threads, batch_rows=settings.batch_rows,
                              images=template.images, gpu_memory_utilization=settings.gpu_memory_utilization,
-                             batch_invariant=draw.batch_invariant, chunk=settings.chunk)
+                             batch_invariant=draw.batch_invariant, chunk=settings.chunk, server=settings.server)
     except OSError as exc:
         raise UserError(f"{path}: cannot load the model ({exc})") from None
     journal = Journal(args.journal, _fingerprint(draw, args.model, template, prompts, block, sampling))
