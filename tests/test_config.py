@@ -340,7 +340,7 @@ def test_a_model_on_a_server_runs_on_no_gpu_and_fetches_no_weights() -> None:
     w = load(served(demo(), concurrency=8))
     assert w.gpus("toy_rl") == 0 and w.model_spec("toy_rl")["weights"] is False
     assert w.engine_settings("toy_rl")["server"] == {"model": w.models["toy_rl"]["path"], "concurrency": 8,
-                                                     "base_url": "http://gpu-node:8000/v1", "timeout_s": 600,
+                                                     "base_url": "http://gpu-node:8000/v1", "timeout_s": 1800,
                                                      "retries": 5}
     assert "weights" not in w.model_spec("toy_base")
 

@@ -144,6 +144,7 @@ def test_the_servers_are_checked_before_anything_is_sent(monkeypatch: pytest.Mon
     ({"base_url": "localhost:8000", "model": "tiny"}, "base_url"),
     ({"base_url": "http://h/v1"}, "server.model"),
     ({"base_url": "http://h/v1", "model": "tiny", "concurrency": 0}, "concurrency must be >= 1"),
+    ({"base_url": "http://h/v1", "model": "tiny", "timeout": 5}, r"unknown keys \['timeout'\]"),
 ])
 def test_server_setting_mistakes_are_named(raw: dict, match: str) -> None:
     with pytest.raises(UserError, match=match):

@@ -42,6 +42,7 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 FINISH_REASONS = ("stop", "length")
 #: The longest wait between two tries of one request.
 MAX_BACKOFF_S = 60.0
+_OPTIONAL = ("api_key_env", "concurrency", "timeout_s", "retries", "backoff_s")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class ServerSettings:
     model: str
     api_key_env: str | None = None
     concurrency: int = 32
-    timeout_s: float = 600.0
+    timeout_s: float = 1800.0
     retries: int = 5
     backoff_s: float = 1.0
 
@@ -64,7 +65,10 @@ class ServerSettings:
             raise UserError(f"server.base_url must be an http(s) URL or a list of them, got {urls!r}")
         if not isinstance(raw.get("model"), str) or not raw["model"]:
             raise UserError(f"server.model must name the served model, got {raw.get('model')!r}")
-        values = {k: raw[k] for k in ("api_key_env", "concurrency", "timeout_s", "retries", "backoff_s") if k in raw}
+        unknown = sorted(set(raw) - {"base_url", "model", *_OPTIONAL})
+        if unknown:
+            raise UserError(f"server: unknown keys {unknown}; allowed: base_url, model, {', '.join(_OPTIONAL)}")
+        values = {k: raw[k] for k in _OPTIONAL if k in raw}
         settings = cls(base_urls=tuple(u.rstrip("/") for u in urls), model=raw["model"], **values)
         if settings.concurrency < 1 or settings.timeout_s <= 0 or settings.retries < 0 or settings.backoff_s < 0:
             raise UserError(f"server: concurrency must be >= 1, timeout_s > 0, retries and backoff_s >= 0; got "
