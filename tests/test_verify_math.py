@@ -158,10 +158,13 @@ def test_minerva_golds_are_compared_at_their_significant_figures() -> None:
     assert not verify(boxed("1.2e-8"), "1.24e-8", "minerva_math").correct
     assert verify(boxed("1.237e-8"), "1.24e-8", "minerva_math").correct
     assert not verify(boxed("1.62"), "1.6").correct  # other benchmarks: exact gold
-    # integer golds are rounded values too, at their last digit (`31` for 31.2 micrometres)
-    assert verify(boxed("300.4"), "300", "minerva_math").correct
-    assert not verify(boxed("301"), "300", "minerva_math").correct
-    assert not verify(boxed("300.4"), "300").correct
+    # integer golds of two significant figures or more are rounded values too, at their last digit (`31` for
+    # 31.2 micrometres); one of a single significant figure (`300`: trailing zeros do not count) is exact
+    assert verify(boxed("31.2"), "31", "minerva_math").correct and verify(boxed("310.4"), "310", "minerva_math").correct
+    assert not verify(boxed("311"), "310", "minerva_math").correct
+    assert not verify(boxed("300.4"), "300", "minerva_math").correct
+    assert verify(boxed("300.0"), "300", "minerva_math").correct
+    assert not verify(boxed("31.2"), "31").correct
 
 
 def test_extraction_order_and_forms() -> None:

@@ -66,3 +66,30 @@ def test_cross_gold_negatives(benchmark: str, checker: Checker) -> None:
     expected = {key for key in ACCEPTED_CROSS_PAIRS if key[0] == benchmark}
     assert set(accepted) == expected, accepted
     assert all(status == "correct" for status in accepted.values())
+
+
+#: Minerva golds (gold, another problem's gold within 5% of it) that verify correct: each answer lies in the rounding
+#: interval of a gold printed to one or two figures, or the two values are roundings of one value.
+ACCEPTED_NEIGHBOURS = {
+    ("0.2", "0.192"), ("0.5", "0.49"), ("1.2", "1.22"), ("1.5", "1.55"), ("1.6", "1.55"), ("1e-3", "1.04e-3"),
+    ("24", "24.310"), ("24", "24.4"), ("927.5", "928"), ("928", "927.5"),
+}
+
+
+def test_minerva_golds_near_each_other_stay_apart(checker: Checker) -> None:
+    """Every pair of Minerva's numeric golds within 5% of each other, each other's answer: the rounding rules let
+    through only the listed pairs (a one-figure integer such as the natural frequency `100` is exact, so the damped
+    frequency `99.9` of the next subproblem is wrong)."""
+    answers = golds("minerva_math")
+    values = {}
+    for gold in set(answers):
+        try:
+            values[gold] = float(gold.replace("\\times10^", "e").replace("{", "").replace("}", ""))
+        except ValueError:
+            continue
+    near = [(g, a) for g in values for a in values
+            if values[a] != values[g] and abs(values[a] - values[g]) <= 0.05 * abs(values[g])]
+    accepted = {(g, a) for g, a in near
+                if checker.verify(f"The final answer is $\\boxed{{{a}}}$", g, "minerva_math").correct}
+    assert len(values) > 150 and len(near) > 80
+    assert accepted == ACCEPTED_NEIGHBOURS

@@ -44,6 +44,13 @@ COARSE_NUMBERS = [  # Minerva's golds are rounded physics values
     ("minerva_math", 55, "0.598", "correct"),               # gold 0.5978, the answer at 3 figures
     ("minerva_math", 55, "0.60", "wrong"),                  # 2 figures are too few
     ("minerva_math", 55, "0.597", "wrong"),                 # not a rounding of the gold's value
+    ("minerva_math", 209, "927.5", "correct"),              # gold 928 (Celsius from 1200 K): an integer rounding
+    ("minerva_math", 210, "928", "correct"),                # gold 927.5: the two roundings overlap
+    ("minerva_math", 130, "99.9", "wrong"),                 # gold 100, the natural frequency, exactly; 99.9 is
+    ("minerva_math", 133, "100", "wrong"),                  # the damped one (gold of 133): neither is the other
+    ("minerva_math", 65, "4.03", "wrong"),                  # gold 4 = |z^2|: a one-figure integer is exact
+    ("minerva_math", 19, "10.1", "wrong"),                  # gold 10, an apparent magnitude: exact
+    ("minerva_math", 130, "100.0", "correct"),
 ]
 CONSTANTS = [  # arbitrary constants named otherwise
     ("minerva_math", 97, "y = \\left(\\frac{t^2}{2} - t + K\\right)e^{-t}", "correct"),  # gold ... + C

@@ -33,12 +33,16 @@ Policy choices, and why:
   `3.14` for `\\pi`; not `0.33`). OlympiadBench's `error` field (batch only) is an absolute tolerance around
   the gold.
 - Minerva's numeric golds are rounded physics values (computed with other constants, rounded hard): an answer
-  is right when it rounds to the gold at the gold's printed precision, integer golds included (`1.62` for
-  `1.6`, `31.2` for `31`, `5.4\\times10^{31}` for `5e31`), or when the two are roundings of one value, each at
-  its own printed precision, their rounding intervals overlapping (not only touching), with the answer
-  printed to at least 3 significant figures or as many as the gold (`0.482` for `0.4821`; not `0.48`, and
-  `4.6e33` not for `4.5e33`). No further relative tolerance: constants that differ past the printed figures
-  make a different number.
+  is right when it rounds to the gold at the gold's printed precision, integer golds of two significant figures
+  or more included (`1.62` for `1.6`, `31.2` for `31`, `927.5` for `928`, `5.4\\times10^{31}` for `5e31`), or
+  when the two are roundings of one value, each at its own printed precision, their rounding intervals
+  overlapping (not only touching), with the answer printed to at least 3 significant figures or as many as the
+  gold (`0.482` for `0.4821`; not `0.48`, and `4.6e33` not for `4.5e33`); an integer's trailing zeros are not
+  significant. An integer gold of one significant figure (`4`, `10`, `100`) is exact: in Minerva it is a count,
+  an exact result or a power of ten, and a neighbouring value is another answer (`99.9`, the damped frequency of
+  the next subproblem, is not the natural frequency `100`). No further relative tolerance: on Minerva's 187
+  numeric golds, 1% would let another problem's gold pass for 28 problems (0.5%: 16), and constants that differ
+  past the printed figures make a different number.
 - Inequalities in one variable are intervals (`x \\ge 2` is `[2, \\infty)`); `x \\in S` is `S`.
 - Word answers (`\\text{Evelyn}`, `\\text{(C)}`) compare without case, spaces or punctuation.
 - Base-n numbers (`52_8`) must have the same digits; the base may be omitted.

@@ -334,10 +334,12 @@ def _numbers_equal(gold: evaluate.Expr, pred: evaluate.Expr, rules: Rules,
         return True
     if rules.tolerance is not None and gold.literal is not None and pred.is_constant:
         return bool(evaluate.within(pred, gold.literal.value, rules.tolerance))
-    if rules.approximate and gold.literal is not None and pred.is_constant:
+    if rules.approximate and gold.literal is not None and pred.is_constant and (
+            gold.literal.is_decimal or gold.literal.sigfigs >= 2):
         # A rounded gold (Minerva's physics values): right if the answer rounds to it at the gold's printed
         # precision, or if both are roundings of one value, each at its own printed precision, with the answer
-        # printed to at least 3 significant figures (or as many as the gold has).
+        # printed to at least 3 significant figures (or as many as the gold has). An integer of one significant
+        # figure (4, 10, 100) is exact: a count, an exact result or a power of ten.
         lit = gold.literal
         if evaluate.within(pred, lit.value, lit.unit / 2):
             return True

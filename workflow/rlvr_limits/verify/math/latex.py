@@ -39,7 +39,8 @@ Node = tuple
 
 @dataclass(frozen=True)
 class Literal:
-    """A number as printed: its exact value and the size of one unit in its last printed digit."""
+    """A number as printed: its exact value, the size of one unit in its last printed digit, and its significant
+    figures (an integer's trailing zeros are not counted: `100` has one, as `1\times10^{2}` does; `1.00` has three)."""
 
     value: Fraction
     unit: Fraction
@@ -61,10 +62,12 @@ def literal(text: str) -> Literal | None:
     whole, _, decimals = digits.partition(".")
     mantissa = int((whole + decimals) or "0")
     places = len(decimals)
+    is_decimal = "." in digits or exponent_text is not None
     significant = (whole + decimals).lstrip("0")
+    if not is_decimal:
+        significant = significant.rstrip("0")
     scale = Fraction(10) ** (exponent - places)
     value = mantissa * scale * (-1 if sign == "-" else 1)
-    is_decimal = "." in digits or exponent_text is not None
     return Literal(value, scale, max(len(significant), 1), is_decimal)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 #: Bumped whenever a change can alter a verdict, so cached verdicts of an older verifier are never reused.
-VERSION = "math-1.2.0"
+VERSION = "math-1.2.1"
 
 CORRECT = "correct"
 WRONG = "wrong"
