@@ -210,8 +210,9 @@ class _Pool:
             self.outcomes.put(("end", not_sent, None))
 
     def close(self) -> None:
+        """Stop sending; a consumer that gave up early does not wait for the requests in flight (daemon thread)."""
         self.stopped.set()
-        self._thread.join()
+        self._thread.join(timeout=5.0)
 
     async def _run(self) -> int:
         """Send every job; returns how many were never sent (the servers were taken to be down first)."""
