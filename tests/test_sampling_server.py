@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -15,6 +17,7 @@ from rlvr_limits.cli import main
 from rlvr_limits.errors import UserError
 from rlvr_limits.io import read_parquet
 from rlvr_limits.sampling.requests import Request, Sampling
+from rlvr_limits.sampling.serve import server_command, wait_until_serving
 from rlvr_limits.sampling.server_engine import ServerEngine, ServerFailure, ServerSettings
 from rlvr_limits.sampling.vllm_engine import sampling_kwargs
 from test_sampling_stage import argv, setup  # noqa: F401  (the stage's tiny model, problems and arguments)
@@ -175,3 +178,20 @@ def test_the_stage_keeps_what_finished_and_the_rerun_sends_only_the_rest(setup: 
     assert side["engine"]["engine"] == "server" and side["engine"]["served"][0]["id"] == "tiny"
     assert side["samples_from_journal"] == 20 and side["sampling"]["prompt"] == "our token ids"
     assert not journal.exists() and pl.Series(table["entropy"]).is_not_nan().all()
+
+
+def test_serve_starts_vllm_with_what_the_engine_relies_on() -> None:
+    command = server_command("/models/m", name="m", host="0.0.0.0", port=8001, max_model_len=4096, extra=("--x",))
+    flags = dict(zip(command[3::2], command[4::2], strict=False))
+    assert command[1:3] == ["-m", "vllm.entrypoints.openai.api_server"] and command[-1] == "--x"
+    assert flags["--generation-config"] == "vllm" and flags["--logprobs-mode"] == "processed_logprobs"
+    assert flags["--served-model-name"] == "m" and flags["--max-model-len"] == "4096"
+
+
+def test_a_server_that_exits_before_it_answers_is_reported(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-c", "print('CUDA out of memory'); raise SystemExit(3)"],
+                                   stdout=out, stderr=subprocess.STDOUT)
+        with pytest.raises(UserError, match=r"exited with status 3(.|\n)*CUDA out of memory"):
+            wait_until_serving("http://127.0.0.1:9/v1", process, 30, log)
