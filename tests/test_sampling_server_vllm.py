@@ -115,7 +115,11 @@ def test_a_block_through_the_server_agrees_with_the_in_process_engine(setup, ser
     assert main(argv(setup, "via-server", "server", block, server={"base_url": server.base_url, "model": "tiny",
                                                                    "concurrency": 8})) == 0
     server_s = time.monotonic() - started
-    assert main(argv(setup, "in-process", "vllm", block, gpu_memory_utilization=MEMORY_SHARE)) == 0
+    # the in-process engine in a job of its own, as the workflow runs it (vLLM stops with the process)
+    local_job = subprocess.run([sys.executable, "-m", "rlvr_limits", *argv(setup, "in-process", "vllm", block,
+                                                                          gpu_memory_utilization=MEMORY_SHARE)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert local_job.returncode == 0, local_job.stderr[-4000:]
     tables = {name: read_parquet(setup["root"] / name / f"{block}.parquet").sort("problem_id", "sample_idx")
               for name in ("via-server", "in-process")}
     served, local = tables["via-server"], tables["in-process"]
