@@ -195,3 +195,13 @@ def test_a_server_that_exits_before_it_answers_is_reported(tmp_path: Path) -> No
                                    stdout=out, stderr=subprocess.STDOUT)
         with pytest.raises(UserError, match=r"exited with status 3(.|\n)*CUDA out of memory"):
             wait_until_serving("http://127.0.0.1:9/v1", process, 30, log)
+
+
+def test_a_replica_that_went_away_costs_retries_not_samples() -> None:
+    with CompletionsServer() as alive:
+        gone = CompletionsServer().__enter__()
+        chosen = engine(alive, gone, retries=2, concurrency=4)
+        gone.__exit__(None, None, None)  # the replica goes away after the job started
+        drawn = list(chosen.generate(requests(200)))
+    assert len(drawn) == 200 and len(alive.payloads) == 200
+    assert 1 <= sum(chosen.describe()["retried"].values()) <= 8  # skipped once it refused a connection

@@ -4,7 +4,8 @@ The prompt, the seeds and the sampling knobs are exactly the in-process vLLM eng
 sent as the completions endpoint's extra fields): the prompt goes in as our token ids, one request per sample
 (`n=1`) with that sample's own seed. Choices, each against a failure seen in other harnesses' clients:
 - A fixed pool of `concurrency` workers takes requests from a queue (never one coroutine per request), each
-  request has its own timeout, and the workers spread requests over the replicas in turn.
+  request has its own timeout, and the workers spread requests over the replicas in turn, skipping for a while
+  one that refuses connections.
 - Connection errors, timeouts, 408, 429 and 5xx answers, and malformed answers (not JSON, no choice, an unknown
   finish reason) are retried with exponential backoff (a 429's or 503's Retry-After is honoured), on the next
   replica. Other 4xx answers are the request's own fault and are not retried.
@@ -26,6 +27,7 @@ import os
 import queue
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -42,6 +44,8 @@ RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 FINISH_REASONS = ("stop", "length")
 #: The longest wait between two tries of one request.
 MAX_BACKOFF_S = 60.0
+#: How long a replica that refused a connection is skipped while others answer.
+REPLICA_REST_S = 30.0
 _OPTIONAL = ("api_key_env", "concurrency", "timeout_s", "retries", "backoff_s")
 
 
@@ -197,6 +201,7 @@ class _Pool:
         self.stopped = threading.Event()
         self.retries: Counter[str] = Counter()
         self._replica = 0
+        self._down_until: dict[str, float] = {}
         self._thread = threading.Thread(target=self._main, daemon=True)
         self._thread.start()
 
@@ -250,22 +255,32 @@ class _Pool:
                 self.stopped.set()
 
     def _next_url(self) -> str:
-        url = self.settings.base_urls[self._replica % len(self.settings.base_urls)]
-        self._replica += 1
-        return url + self.path
+        """The next replica in turn, skipping those that refused a connection in the last REPLICA_REST_S seconds
+        (unless all did), so a replica that went away costs one retry, not one per request sent to it."""
+        urls = self.settings.base_urls
+        now = time.monotonic()
+        for _ in range(len(urls)):
+            url = urls[self._replica % len(urls)]
+            self._replica += 1
+            if self._down_until.get(url, 0.0) <= now:
+                break
+        return url
 
     async def _send(self, client: Any, payload: dict[str, Any], parse: Callable[[Any], Any]) -> Any:
         """One request, tried until it succeeds, is refused, or has used its retries (then the last `Retry`)."""
         import httpx2
 
         for attempt in range(self.settings.retries + 1):
-            url = self._next_url()
+            base = self._next_url()
+            url = base + self.path
             try:
                 try:
                     answer = await client.post(url, json=payload)
                 except httpx2.TimeoutException:
                     raise Retry(f"no answer within timeout_s={self.settings.timeout_s:g}") from None
                 except httpx2.TransportError as exc:
+                    if isinstance(exc, httpx2.ConnectError):
+                        self._down_until[base] = time.monotonic() + REPLICA_REST_S
                     raise Retry(f"{type(exc).__name__} ({exc or 'connection lost'})") from None
                 if answer.status_code in RETRY_STATUSES:
                     raise Retry(f"HTTP {answer.status_code}", _retry_after(answer.headers.get("retry-after")))
