@@ -119,6 +119,7 @@ def test_missing_directory(tmp_path):
     ('{"path": "a", "revision": "x"}', "apply to `hf_id` models only"),
     ('{"path": "a", "engine": "hf"}', "unknown keys ['engine']"),
     ('{"hf_id": "org/m", "revision": ""}', "`revision` must be a non-empty string"),
+    ('{"path": "a", "weights": "no"}', "`weights` must be true or false"),
 ])
 def test_bad_specs(spec, message):
     with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):

@@ -24,7 +24,7 @@ from rlvr_limits.analysis.passk import pass_at_k_matrix
 from rlvr_limits.cli import main
 from rlvr_limits.io import read_parquet
 from rlvr_limits.sampling.serve import wait_until_serving
-from tiny_model import build_tiny_model
+from tiny_model import write_sample_inputs
 
 pytestmark = pytest.mark.vllm
 
@@ -79,14 +79,8 @@ class VllmServer:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("server")
-    model = build_tiny_model(root / "model", vocab=VOCAB, hidden=64, heads=2, kv_heads=1, intermediate=128,
-                             generation_eos=(";",))
-    record = root / "tiny.json"
-    record.write_text(json.dumps({"name": "tiny", "source": "local", "path": str(model)}))
-    problems = root / "sums.parquet"
-    pl.DataFrame({"problem_id": [f"q{i:02d}" for i in range(len(QUESTIONS))], "question": QUESTIONS,
-                  "answer": ["0"] * len(QUESTIONS), "answer_type": ["integer"] * len(QUESTIONS),
-                  "meta": ["{}"] * len(QUESTIONS)}).write_parquet(problems)
+    model, record, problems = write_sample_inputs(root, QUESTIONS, vocab=VOCAB, hidden=64, heads=2, kv_heads=1,
+                                                  intermediate=128, generation_eos=(";",))
     return {"root": root, "model": model, "record": record, "problems": problems}
 
 

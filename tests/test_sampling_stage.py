@@ -22,7 +22,7 @@ from rlvr_limits.sampling.requests import Sampling, sample_seed
 from rlvr_limits.sampling.stage import Prompt, _fingerprint, parse_draw, parse_settings
 from rlvr_limits.sampling.store import Block, plan_blocks
 from rlvr_limits.sampling.templates import load_template
-from tiny_model import build_tiny_model
+from tiny_model import build_tiny_model, write_sample_inputs
 
 TOY = Path(__file__).resolve().parents[1] / "resources" / "prompts" / "toy.yaml"
 QUESTIONS = ["12+34?", "56+78?", "11+22+33?", "90+10?", "45+54+19?", "70+21?", "13+31?", "88+11+25?"]
@@ -31,13 +31,7 @@ QUESTIONS = ["12+34?", "56+78?", "11+22+33?", "90+10?", "45+54+19?", "70+21?", "
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("stage")
-    model = build_tiny_model(root / "model", vocab=b"0123456789+=;?")
-    record = root / "tiny.json"
-    record.write_text(json.dumps({"name": "tiny", "source": "local", "path": str(model)}))
-    problems = root / "toy.parquet"
-    pl.DataFrame({"problem_id": [f"q{i:02d}" for i in range(len(QUESTIONS))], "question": QUESTIONS,
-                  "answer": ["0"] * len(QUESTIONS), "answer_type": ["integer"] * len(QUESTIONS),
-                  "meta": ["{}"] * len(QUESTIONS)}).write_parquet(problems)
+    _, record, problems = write_sample_inputs(root, QUESTIONS, vocab=b"0123456789+=;?")
     return {"root": root, "model": record, "problems": problems}
 
 

@@ -84,3 +84,20 @@ def build_tiny_model(directory: str | Path, vocab: bytes = ALL_BYTES, *, hidden:
     )
     model.save_pretrained(directory)
     return directory
+
+
+def write_sample_inputs(root: Path, questions: list[str], **model: object) -> tuple[Path, Path, Path]:
+    """What the sample stage reads for a tiny model: its directory, its model record (`--model`) and a problems
+    table of `questions` (ids q00, q01, ...; `--problems`). `model` goes to build_tiny_model."""
+    import json
+
+    import polars as pl
+
+    directory = build_tiny_model(root / "model", **model)
+    record = root / "tiny.json"
+    record.write_text(json.dumps({"name": "tiny", "source": "local", "path": str(directory)}))
+    problems = root / "problems.parquet"
+    pl.DataFrame({"problem_id": [f"q{i:02d}" for i in range(len(questions))], "question": questions,
+                  "answer": ["0"] * len(questions), "answer_type": ["integer"] * len(questions),
+                  "meta": ["{}"] * len(questions)}).write_parquet(problems)
+    return directory, record, problems
